@@ -1,0 +1,5 @@
+import sys
+
+from covidseg.cli import main
+
+sys.exit(main())
