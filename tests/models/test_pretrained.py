@@ -1,0 +1,86 @@
+import json
+
+import pytest
+import torch
+
+from covidseg.errors import ChecksumError, ModelError
+from covidseg.models import MAUNet, MAUNetConfig, UNet, UNetConfig, load_pretrained
+from covidseg.models.pretrained import CHECKSUM_NAME, CONFIG_NAME, WEIGHTS_NAME
+
+
+def _trained_like(model):
+    # Non-default BN statistics so the round trip covers buffers too.
+    torch.manual_seed(1)
+    model.train()
+    with torch.no_grad():
+        model(torch.rand(2, 1, 40, 40))
+    return model.eval()
+
+
+@pytest.mark.parametrize("cls, cfg", [
+    (MAUNet, MAUNetConfig(base_channels=8, num_classes=4, depth=3)),
+    (UNet, UNetConfig(base_channels=8, num_classes=1)),
+])
+def test_round_trip_is_bit_exact(tmp_path, cls, cfg):
+    model = _trained_like(cls(cfg))
+    model.save_pretrained(tmp_path / "m", metadata={"task": "all", "threshold": 0.4})
+    assert {p.name for p in (tmp_path / "m").iterdir()} == {CONFIG_NAME, WEIGHTS_NAME, CHECKSUM_NAME}
+    loaded = load_pretrained(tmp_path / "m")
+    assert type(loaded) is cls and not loaded.training
+    assert loaded.config == cfg
+    assert loaded.metadata == {"task": "all", "threshold": 0.4}
+    a, b = model.state_dict(), loaded.state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    x = torch.rand(1, 1, 57, 61)
+    with torch.inference_mode():
+        assert torch.equal(model(x), loaded(x))
+    assert cls.from_pretrained(tmp_path / "m").config == cfg
+
+
+def test_tampered_weights_are_refused(tmp_path):
+    MAUNet(MAUNetConfig(base_channels=8)).save_pretrained(tmp_path)
+    data = bytearray((tmp_path / WEIGHTS_NAME).read_bytes())
+    data[-10] ^= 0xFF
+    (tmp_path / WEIGHTS_NAME).write_bytes(bytes(data))
+    with pytest.raises(ChecksumError, match="sha256 mismatch"):
+        load_pretrained(tmp_path)
+
+
+def test_weights_without_checksum_are_refused(tmp_path):
+    MAUNet(MAUNetConfig(base_channels=8)).save_pretrained(tmp_path)
+    (tmp_path / CHECKSUM_NAME).unlink()
+    cfg = json.loads((tmp_path / CONFIG_NAME).read_text())
+    del cfg["weights"]
+    (tmp_path / CONFIG_NAME).write_text(json.dumps(cfg))
+    with pytest.raises(ChecksumError, match="no recorded sha256"):
+        load_pretrained(tmp_path)
+
+
+def test_config_that_does_not_fit_weights(tmp_path):
+    MAUNet(MAUNetConfig(base_channels=8)).save_pretrained(tmp_path)
+    cfg = json.loads((tmp_path / CONFIG_NAME).read_text())
+    cfg["config"]["base_channels"] = 16
+    (tmp_path / CONFIG_NAME).write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match="do not fit"):
+        load_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda p: None, "does not exist"),
+    (lambda p: p.mkdir(), "no config.json"),
+    (lambda p: (p.mkdir(), (p / CONFIG_NAME).write_text("{nope")), "invalid JSON"),
+    (lambda p: (p.mkdir(), (p / CONFIG_NAME).write_text('{"architecture": "X", "config": {}}')), "unknown architecture"),
+])
+def test_bad_model_folders(tmp_path, setup, message):
+    folder = tmp_path / "model"
+    setup(folder)
+    with pytest.raises(ModelError, match=message):
+        load_pretrained(folder)
+
+
+def test_from_pretrained_checks_the_class(tmp_path):
+    UNet(UNetConfig(base_channels=8)).save_pretrained(tmp_path)
+    assert isinstance(MAUNet.from_pretrained(tmp_path), UNet)  # a UNet is a MAUNet
+    MAUNet(MAUNetConfig(base_channels=8)).save_pretrained(tmp_path / "ma")
+    with pytest.raises(ModelError, match="not a UNet"):
+        UNet.from_pretrained(tmp_path / "ma")
