@@ -1,0 +1,20 @@
+"""Training/evaluation data: folder layout, task label maps, cached datasets, augmentation."""
+
+from covidseg.data.augment import AugmentConfig, SliceAugment
+from covidseg.data.dataset import FULL, INFECTION_ONLY, SliceDataset, resize_image, resize_label, split_train_val
+from covidseg.data.folder import Sample, check_layout, data_checksum, list_images, load_folder
+from covidseg.data.tasks import (
+    TASKS,
+    TaskSpec,
+    build_label,
+    derived_masks,
+    derived_probabilities,
+    get_task,
+    targets_for,
+)
+
+__all__ = [
+    "AugmentConfig", "SliceAugment", "SliceDataset", "FULL", "INFECTION_ONLY", "resize_image", "resize_label",
+    "split_train_val", "Sample", "check_layout", "data_checksum", "list_images", "load_folder", "TASKS",
+    "TaskSpec", "build_label", "derived_masks", "derived_probabilities", "get_task", "targets_for",
+]

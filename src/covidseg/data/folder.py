@@ -1,0 +1,198 @@
+"""Reading a training/evaluation folder (COVID-SemiSeg layout, or NIfTI image/label pairs).
+
+Layout (see docs/training.md)::
+
+    <split>/images/<name>.jpg|.png|.nii.gz   8-bit windowed slices, or CT volumes in HU
+    <split>/infection/<name>.png|.nii.gz     lesion mask (0 / >0)
+    <split>/classes/<name>.png|.nii.gz       lesion type: 0 background, 1 GGO, 2 consolidation
+    <split>/lung/<name>.png|.nii.gz          lung mask (0 / >0)
+    <split>/pseudo-infection/<name>.png      (unlabeled/ only) machine lesion labels
+
+Mask files share the image's stem. Only the mask folders the task needs must exist.
+A NIfTI volume becomes one 2-D sample per axial slice (slices with lung, or with lesion
+if there is no lung mask), rotated to radiological display like the 8-bit slices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from covidseg.errors import EmptyFolderError, FileMissingError, InputError, UnreadableFileError
+from covidseg.data.tasks import build_label, get_task
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+NIFTI_SUFFIXES = (".nii.gz", ".nii")
+MASK_FOLDERS = ("infection", "classes", "lung", "pseudo-infection")
+# Lung window used to bring NIfTI HU volumes into the 8-bit slice domain of the benchmark.
+NIFTI_WINDOW = (-600.0, 1500.0)  # level, width
+
+
+@dataclass
+class Sample:
+    """One 2-D training/evaluation sample at its original size."""
+
+    name: str
+    image: np.ndarray  # uint8 (H, W)
+    label: np.ndarray | None  # uint8 (H, W), task label map; None for unlabeled
+    files: list[Path] = field(default_factory=list)
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suf in NIFTI_SUFFIXES:
+        if name.lower().endswith(suf):
+            return name[: -len(suf)]
+    return path.stem
+
+
+def _is_nifti(path: Path) -> bool:
+    return path.name.lower().endswith(NIFTI_SUFFIXES)
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files of ``folder/images`` sorted by name (numbers in numeric order)."""
+    images = Path(folder) / "images"
+    if not images.is_dir():
+        raise FileMissingError("no images/ folder (expected <folder>/images/ + one folder per mask kind)", folder)
+    files = [p for p in images.iterdir() if p.is_file() and (p.suffix.lower() in IMAGE_SUFFIXES or _is_nifti(p))]
+    if not files:
+        raise EmptyFolderError("images/ holds no .jpg/.png/.nii(.gz) file", images)
+
+    def key(p: Path):
+        s = _stem(p)
+        return (0, int(s), s) if s.isdigit() else (1, 0, s)
+
+    return sorted(files, key=key)
+
+
+def _find_mask(folder: Path, kind: str, stem: str) -> Path | None:
+    d = folder / kind
+    for suf in (".png", *NIFTI_SUFFIXES, ".bmp", ".tif", ".jpg"):
+        p = d / f"{stem}{suf}"
+        if p.is_file():
+            return p
+    return None
+
+
+def _read_2d(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as im:
+            if im.mode not in ("L", "P", "1", "I", "I;16"):
+                im = im.convert("L")
+            return np.asarray(im)
+    except (OSError, ValueError) as exc:
+        raise UnreadableFileError(f"cannot decode image ({exc})", path) from None
+
+
+def _read_nifti(path: Path) -> np.ndarray:
+    """Volume as (Z, Y, X) in radiological display orientation (rows→posterior, cols→patient left)."""
+    import nibabel as nib
+
+    try:
+        img = nib.as_closest_canonical(nib.load(str(path)))  # RAS+
+        data = np.asarray(img.dataobj)
+    except Exception as exc:  # nibabel raises many types for corrupt files
+        raise UnreadableFileError(f"cannot read NIfTI ({exc})", path) from None
+    if data.ndim == 4 and data.shape[3] == 1:
+        data = data[..., 0]
+    if data.ndim != 3:
+        raise InputError(f"expected a 3-D volume, got shape {data.shape}", path)
+    # (X: →right, Y: →anterior, Z) → (Z, Y: →posterior, X: →left)
+    return np.ascontiguousarray(data[::-1, ::-1, :].transpose(2, 1, 0))
+
+
+def _binary(mask: np.ndarray) -> np.ndarray:
+    # 0/255 PNGs are thresholded at the middle (JPEG-like noise); 0/1 masks at 0.
+    return mask > (127 if mask.max(initial=0) > 1 else 0)
+
+
+def _window_u8(hu: np.ndarray) -> np.ndarray:
+    level, width = NIFTI_WINDOW
+    lo = level - width / 2
+    return (np.clip((hu.astype(np.float32) - lo) / width, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def check_layout(folder: Path, task: str) -> None:
+    """Raise a user error naming the folder if a mask folder the task needs is missing."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileMissingError("data folder does not exist", folder)
+    for options in get_task(task).required:
+        if not any((folder / o).is_dir() for o in options):
+            raise FileMissingError(f"task {task!r} needs a {' or '.join(o + '/' for o in options)} mask folder", folder)
+
+
+def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: str | None = None) -> list[Sample]:
+    """All samples of a split folder with the task's label map.
+
+    ``labeled=False`` reads images only; ``pseudo="pseudo-infection"`` reads the machine
+    labels of an ``unlabeled/`` folder as the infection mask (label map of task ``lesion``).
+    """
+    folder = Path(folder)
+    if labeled and pseudo is None:
+        check_layout(folder, task)
+    samples: list[Sample] = []
+    for path in list_images(folder):
+        stem = _stem(path)
+        masks: dict[str, np.ndarray] = {}
+        files = [path]
+        kinds = ((pseudo,) if pseudo else MASK_FOLDERS[:3]) if labeled else ()
+        for kind in kinds:
+            if not (folder / kind).is_dir():
+                continue
+            mpath = _find_mask(folder, kind, stem)
+            if mpath is None:
+                raise FileMissingError(f"no {kind} mask for image {path.name}", folder / kind)
+            masks[kind] = _read_nifti(mpath) if _is_nifti(mpath) else _read_2d(mpath)
+            files.append(mpath)
+        if _is_nifti(path):
+            vol = _read_nifti(path)
+            for kind, m in masks.items():
+                if m.shape != vol.shape:
+                    raise InputError(f"{kind} mask shape {m.shape} differs from image shape {vol.shape}", path)
+            image = _window_u8(vol)
+            keep = masks.get("lung", masks.get("infection", masks.get("classes")))
+            zs = range(vol.shape[0]) if keep is None else [z for z in range(vol.shape[0]) if keep[z].any()]
+            for z in zs:
+                sl = {k: m[z] for k, m in masks.items()}
+                samples.append(Sample(f"{stem}_z{z:03d}", image[z], _make_label(task, sl, pseudo), files))
+        else:
+            image = _read_2d(path)
+            if image.ndim != 2:
+                raise InputError(f"expected a grayscale slice, got shape {image.shape}", path)
+            if image.dtype != np.uint8:
+                image = _window_u8(image) if image.max() > 255 else image.astype(np.uint8)
+            for kind, m in masks.items():
+                if m.shape != image.shape:
+                    raise InputError(f"{kind} mask shape {m.shape} differs from image shape {image.shape}", files[-1])
+            samples.append(Sample(stem, image, _make_label(task, masks, pseudo) if labeled else None, files))
+    return samples
+
+
+def _make_label(task: str, masks: dict[str, np.ndarray], pseudo: str | None) -> np.ndarray | None:
+    if not masks:
+        return None
+    if pseudo:
+        return _binary(masks[pseudo]).astype(np.uint8)
+    return build_label(
+        task,
+        infection=_binary(masks["infection"]) if "infection" in masks else None,
+        classes=masks["classes"].astype(np.uint8) if "classes" in masks else None,
+        lung=_binary(masks["lung"]) if "lung" in masks else None,
+    )
+
+
+def data_checksum(samples: list[Sample], root: str | Path | None = None) -> str:
+    """sha256 over (relative path, file sha256) of every file the samples were read from."""
+    files = sorted({f for s in samples for f in s.files})
+    h = hashlib.sha256()
+    for f in files:
+        rel = str(f.relative_to(root)) if root is not None and f.is_relative_to(root) else f.name
+        fh = hashlib.sha256(f.read_bytes()).hexdigest()
+        h.update(f"{rel}\0{fh}\n".encode())
+    return h.hexdigest()

@@ -1,0 +1,196 @@
+"""Typed training configuration: defaults ← config file (YAML/JSON) ← command-line flags."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from covidseg.data.augment import AugmentConfig
+from covidseg.data.tasks import TASKS
+from covidseg.errors import ConfigError, FileMissingError
+
+MODELS = ("maunet", "unet")
+SCHEDULES = ("poly", "cosine", "constant")
+AMP_MODES = ("auto", "on", "off")
+
+
+@dataclass
+class TrainConfig:
+    # what and where
+    task: str = "lesion"
+    data: str = ""  # training folder (images/ + mask folders); validation is carved out of it
+    out: str = ""  # run folder
+    # model (every MA-UNet switch; other MAUNetConfig/UNetConfig fields go in model_options)
+    model: str = "maunet"
+    base_channels: int = 32
+    depth: int = 4
+    attention: bool = True
+    aspp: bool = True
+    multiscale: bool = True
+    deep_supervision: bool = True
+    model_options: dict = field(default_factory=dict)
+    # data
+    input_size: int = 352
+    val_count: int = 10
+    num_workers: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # optimisation
+    epochs: int = 100
+    batch_size: int = 8  # per process under torchrun
+    steps_per_epoch: int = 0  # 0: one pass over the training slices
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    schedule: str = "poly"
+    warmup_epochs: float = 2.0
+    min_lr: float = 1e-6
+    grad_clip: float = 1.0  # max gradient norm; 0 disables
+    loss_dice: float = 1.0
+    loss_ce: float = 1.0
+    ds_weights: list | None = None  # deep-supervision weights, main first; None: 1, 1/2, 1/4, ... normalised
+    amp: str = "auto"  # auto: float16 on CUDA only; on: also bfloat16 on CPU
+    channels_last: bool = False
+    # semi-supervised (pseudo-labels of unlabeled/, weighted, then fine-tuning on radiologist labels)
+    unlabeled: str | None = None
+    pseudo_folder: str = "pseudo-infection"
+    pseudo_weight: float = 0.5
+    pseudo_epochs: int = 0  # first N epochs use pseudo-labels; the rest fine-tune on labels only
+    pseudo_per_epoch: int = 200  # pseudo-labelled slices drawn per epoch (0: all)
+    # run
+    seed: int = 0
+    device: str = "auto"
+    threads: int = 0  # torch intra-op threads; 0 keeps torch's default
+    val_every: int = 1
+    log_every: int = 10
+    export: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.augment, dict):
+            self.augment = _from_dict(AugmentConfig, self.augment, "augment")
+        self.validate()
+
+    def validate(self) -> None:
+        def bad(name: str, why: str):
+            raise ConfigError(f"{name}: {why} (got {getattr(self, name)!r})")
+
+        if self.task not in TASKS:
+            bad("task", f"must be one of {sorted(TASKS)}")
+        if self.model not in MODELS:
+            bad("model", f"must be one of {MODELS}")
+        if self.schedule not in SCHEDULES:
+            bad("schedule", f"must be one of {SCHEDULES}")
+        if self.amp not in AMP_MODES:
+            bad("amp", f"must be one of {AMP_MODES}")
+        for name in ("base_channels", "depth", "input_size", "epochs", "batch_size", "val_every", "log_every"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                bad(name, "must be a positive integer")
+        for name in ("val_count", "num_workers", "steps_per_epoch", "threads", "pseudo_epochs", "pseudo_per_epoch", "seed"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                bad(name, "must be a non-negative integer")
+        if self.input_size % 2 ** self.depth:
+            bad("input_size", f"must be a multiple of 2**depth = {2 ** self.depth}")
+        for name in ("lr", "weight_decay", "warmup_epochs", "min_lr", "grad_clip", "loss_dice", "loss_ce", "pseudo_weight"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                bad(name, "must be a non-negative number")
+        if self.lr == 0:
+            bad("lr", "must be > 0")
+        if self.loss_dice == 0 and self.loss_ce == 0:
+            bad("loss_dice", "loss_dice and loss_ce cannot both be 0")
+        if self.ds_weights is not None and (
+            not isinstance(self.ds_weights, (list, tuple)) or not self.ds_weights or any(float(w) < 0 for w in self.ds_weights)
+        ):
+            bad("ds_weights", "must be a non-empty list of non-negative numbers")
+        if not isinstance(self.model_options, dict):
+            bad("model_options", "must be a mapping")
+        if self.unlabeled and self.task == "lung":
+            bad("unlabeled", "pseudo-labels only mark infection; semi-supervised training is not available for task 'lung'")
+        if self.pseudo_epochs and not self.unlabeled:
+            bad("pseudo_epochs", "needs an unlabeled folder (--unlabeled)")
+        if self.pseudo_epochs > self.epochs:
+            bad("pseudo_epochs", f"must be <= epochs ({self.epochs})")
+
+    # --- (de)serialisation -------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["augment"] = asdict(self.augment)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "config") -> "TrainConfig":
+        return _from_dict(cls, d, source)
+
+    def model_config(self, num_classes: int):
+        """The MAUNetConfig/UNetConfig of this run."""
+        from covidseg.models import MAUNetConfig, UNetConfig
+
+        base = dict(in_channels=1, num_classes=num_classes, base_channels=self.base_channels, depth=self.depth)
+        if self.model == "maunet":
+            cls = MAUNetConfig
+            base.update(attention=self.attention, aspp=self.aspp, multiscale=self.multiscale,
+                        deep_supervision=self.deep_supervision)
+        else:
+            cls = UNetConfig
+        known = {f.name for f in fields(cls)}
+        for key, value in self.model_options.items():
+            if key not in known or key in ("in_channels", "num_classes"):
+                raise ConfigError(f"model_options: {key!r} is not a settable {cls.__name__} field "
+                                  f"(settable: {sorted(known - {'in_channels', 'num_classes'})})")
+            base[key] = value
+        try:
+            return cls(**base)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"model: {exc}") from None
+
+
+def _from_dict(cls, d: dict, source: str):
+    if not isinstance(d, dict):
+        raise ConfigError(f"{source}: expected a mapping, got {type(d).__name__}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - known)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key(s) {unknown} (known: {sorted(known)})")
+    try:
+        return cls(**d)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    except TypeError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def read_config_file(path: str | Path) -> dict:
+    """A YAML (.yaml/.yml) or JSON (.json) mapping of TrainConfig fields."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileMissingError("config file does not exist", path)
+    text = path.read_text()
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        elif path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            raise ConfigError("config file must end in .yaml, .yml or .json", path)
+    except (ValueError, ImportError) as exc:  # yaml.YAMLError derives from Exception; see below
+        raise ConfigError(f"cannot parse config file ({exc})", path) from None
+    except Exception as exc:  # yaml.YAMLError
+        raise ConfigError(f"cannot parse config file ({exc})", path) from None
+    if not isinstance(data, dict):
+        raise ConfigError("config file must hold a mapping of settings", path)
+    return data
+
+
+def merge(base: dict, override: dict[str, Any]) -> dict:
+    """``base`` updated with ``override`` (nested dicts such as ``augment`` merged key by key)."""
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
