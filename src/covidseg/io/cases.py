@@ -1,0 +1,149 @@
+"""Case discovery for ``covidseg predict INPUT...``: which inputs are one case each.
+
+The rule (also in ``docs/io.md``):
+
+* a file is one case (JPG/PNG, NIfTI, NRRD, MetaImage, or one DICOM file);
+* a folder is searched recursively (hidden files and folders skipped); in each folder:
+
+  - every DICOM **series** (files directly in that folder, grouped by SeriesInstanceUID)
+    is one case named after the folder (several CT series in one folder: the folder name
+    plus ``_<SeriesNumber>``); series that are not CT (SEG, SR, MR ...) are skipped;
+  - its JPG/PNG files are **one** case, a stack of slices in natural name order, named
+    after the folder — unless their sizes differ, in which case they cannot form a stack
+    and each image is its own case;
+  - every NIfTI / NRRD / MetaImage file is one case named after the file without its
+    extensions (``scan.nii.gz`` → ``scan``);
+  - other files (README, .raw data of .mhd/.nhdr headers ...) are ignored.
+
+Names keep letters, digits, ``.``, ``_`` and ``-`` (anything else becomes ``_``); names
+that clash (ignoring case, as on macOS/Windows) get ``_2``, ``_3`` ... in discovery order.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+from covidseg.errors import EmptyFolderError, NotCTError, UnsupportedFormatError
+from covidseg.io._common import natural_key
+from covidseg.io.atomic import full_suffix
+from covidseg.io.dicom import is_dicom_candidate, scan_dicom_folder
+from covidseg.io.image import Case
+from covidseg.io.raster import RASTER_SUFFIXES, raster_size
+from covidseg.io.readers import SUPPORTED, VOLUME_SUFFIXES, _check_exists, file_kind
+
+log = logging.getLogger("covidseg.io")
+
+__all__ = ["find_cases", "safe_name", "case_name"]
+
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                     *(f"lpt{i}" for i in range(1, 10))}
+
+
+def safe_name(name: str, max_length: int = 100) -> str:
+    """A file-system-safe version of ``name`` (letters, digits, ``.``, ``_``, ``-``)."""
+    safe = re.sub(r"[^\w.-]+", "_", name, flags=re.UNICODE).strip("._ ")
+    safe = safe[:max_length].rstrip("._ ")
+    if not safe:
+        return "case"
+    if safe.split(".")[0].lower() in _WINDOWS_RESERVED:
+        safe = "_" + safe
+    return safe
+
+
+def case_name(path: Path) -> str:
+    """File name without all its extensions (``scan.nii.gz`` → ``scan``), made safe."""
+    name = path.name
+    suffix = full_suffix(path)
+    if suffix and name.lower().endswith(suffix):
+        name = name[: -len(suffix)]
+    return safe_name(name)
+
+
+def _folder_name(folder: Path) -> str:
+    return safe_name(folder.name or folder.resolve().name)
+
+
+def _file_case(path: Path) -> Case:
+    kind = file_kind(path)
+    if kind is None:
+        raise UnsupportedFormatError(f"unsupported file type; covidseg reads {SUPPORTED}", path)
+    return Case(case_name(path), path, None, kind)
+
+
+def _folder_cases(folder: Path, files: list[Path], skipped_non_ct: list[str]) -> list[Case]:
+    cases: list[Case] = []
+    dicom = [p for p in files if is_dicom_candidate(p)]
+    if dicom:
+        series = [s for s in scan_dicom_folder(folder, dicom) if s.has_pixels]
+        ct = [s for s in series if s.is_ct]
+        for s in series:
+            if not s.is_ct:
+                skipped_non_ct.append(f"{folder}: {s.label()}")
+                log.info("%s: skipping DICOM series that is not CT (%s)", folder, s.label())
+        for index, s in enumerate(ct, start=1):
+            name = _folder_name(folder)
+            if len(ct) > 1:
+                tag = s.number if s.number is not None else (s.description or index)
+                name = safe_name(f"{name}_{tag}")
+            cases.append(Case(name, folder, s.uid, "dicom-series"))
+    rasters = [p for p in files if p.suffix.lower() in RASTER_SUFFIXES]
+    if rasters:
+        sizes = {raster_size(p) for p in rasters}
+        if len(sizes) == 1 and None not in sizes:
+            cases.append(Case(_folder_name(folder), folder, None, "slices"))
+        else:
+            log.info("%s: JPG/PNG files of different sizes: one case per image", folder)
+            cases.extend(Case(case_name(p), p, None, "image") for p in rasters)
+    for p in files:
+        if full_suffix(p) in VOLUME_SUFFIXES:
+            cases.append(_file_case(p))
+    return cases
+
+
+def _unique(cases: list[Case]) -> list[Case]:
+    seen: set[str] = set()
+    out = []
+    for case in cases:
+        name, n = case.name, 1
+        while name.lower() in seen:
+            n += 1
+            name = f"{case.name}_{n}"
+        seen.add(name.lower())
+        out.append(case if name == case.name else Case(name, case.path, case.series, case.kind))
+    return out
+
+
+def find_cases(path: str | os.PathLike) -> list[Case]:
+    """The cases in ``path`` (a file or a folder), following the rule in this module's doc.
+
+    Raises :class:`FileMissingError` for a missing path, :class:`UnsupportedFormatError`
+    for a file of an unsupported type, :class:`EmptyFolderError` for a folder without any
+    case, :class:`NotCTError` if the only images found are non-CT DICOM series, and
+    :class:`UnreadableFileError` for a ``.dcm`` file that is not DICOM.
+    """
+    path = Path(path).expanduser()
+    _check_exists(path)
+    if not path.is_dir():
+        return [_file_case(path)]
+    cases: list[Case] = []
+    skipped_non_ct: list[str] = []
+    seen_files = 0
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames[:] = sorted((d for d in dirnames if not d.startswith(".")), key=natural_key)
+        folder = Path(dirpath)
+        files = [folder / f for f in sorted(filenames, key=natural_key) if not f.startswith(".")]
+        files = [p for p in files if p.is_file()]
+        seen_files += len(files)
+        cases.extend(_folder_cases(folder, files, skipped_non_ct))
+    if not cases:
+        if skipped_non_ct:
+            raise NotCTError("no CT image; DICOM series found: " + "; ".join(skipped_non_ct), path)
+        what = "the folder is empty" if not seen_files else f"none of its {seen_files} files is"
+        raise EmptyFolderError(
+            f"no image, volume or DICOM series found ({what}{' a supported type' if seen_files else ''}; "
+            f"covidseg reads {SUPPORTED})", path,
+        )
+    return _unique(cases)

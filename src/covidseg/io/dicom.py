@@ -1,0 +1,543 @@
+"""DICOM readers: a series folder (one volume) and a single file (one slice), via pydicom.
+
+Values are converted to Hounsfield units with each image's RescaleSlope/RescaleIntercept;
+pixels equal to PixelPaddingValue (outside the scanner's field of view) become -1024 HU
+(air). Slices are sorted by ImagePositionPatient projected on the slice normal (never by file
+name or InstanceNumber). No patient identifier is copied into :attr:`CTImage.metadata`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+from covidseg.errors import (
+    ConfigError,
+    CovidsegError,
+    DimensionError,
+    EmptyFolderError,
+    NotCTError,
+    UnreadableFileError,
+    UnsupportedFormatError,
+)
+from covidseg.io._common import check_array, natural_key
+from covidseg.io.geometry import LPS_TO_RAS, geometry_fields, to_canonical
+from covidseg.io.image import CTImage
+
+log = logging.getLogger("covidseg.io")
+
+__all__ = [
+    "DICOM_SUFFIXES",
+    "SeriesInfo",
+    "is_dicom_candidate",
+    "has_dicom_preamble",
+    "scan_dicom_folder",
+    "select_series",
+    "read_dicom_series",
+    "read_dicom_file",
+    "PADDING_HU",
+]
+
+#: File extensions taken for DICOM. Files without an extension are DICOM if they carry the
+#: standard "DICM" preamble.
+DICOM_SUFFIXES = {".dcm", ".dicom", ".ima", ".dic"}
+
+#: HU given to padding pixels (PixelPaddingValue: outside the reconstructed field of view).
+PADDING_HU = -1024.0
+
+_CT_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.2",  # CT Image Storage
+    "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT Image Storage
+    "1.2.840.10008.5.1.4.1.1.2.2",  # Legacy Converted Enhanced CT Image Storage
+}
+
+_HEADER_TAGS = [
+    "SOPClassUID",
+    "Modality",
+    "SeriesInstanceUID",
+    "SeriesNumber",
+    "SeriesDescription",
+    "Rows",
+    "Columns",
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "InstanceNumber",
+    "NumberOfFrames",
+]
+
+
+def has_dicom_preamble(path: Path) -> bool:
+    """True if the file has the 128-byte preamble followed by ``DICM`` (DICOM Part 10)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def is_dicom_candidate(path: Path) -> bool:
+    """True for files named like DICOM, or without extension but with the DICM preamble."""
+    if path.name.startswith(".") or path.name.upper() == "DICOMDIR":
+        return False
+    suffix = path.suffix.lower()
+    if suffix in DICOM_SUFFIXES:
+        return True
+    if suffix == "" or suffix[1:].isdigit():  # IM0001, 1.2.840.113619.2.55.3.1 ...
+        return has_dicom_preamble(path)
+    return False
+
+
+def _dcmread(path: Path, header_only: bool):
+    kwargs = {"stop_before_pixels": True, "specific_tags": _HEADER_TAGS} if header_only else {}
+    try:
+        try:
+            ds = pydicom.dcmread(str(path), **kwargs)
+        except InvalidDicomError:
+            # No Part-10 preamble: old files are sometimes bare datasets; accept them only
+            # if they parse and hold the attributes of an image.
+            ds = pydicom.dcmread(str(path), force=True, **kwargs)
+            if "SOPClassUID" not in ds and "Modality" not in ds:
+                raise InvalidDicomError("no DICOM preamble and no SOPClassUID/Modality")
+        if header_only:
+            _ = [ds.get(t) for t in _HEADER_TAGS]  # force decoding of the elements now
+    except (MemoryError, CovidsegError):
+        raise
+    except PermissionError as exc:
+        raise UnreadableFileError(f"permission denied ({exc.strerror})", path) from exc
+    except Exception as exc:
+        raise UnreadableFileError(f"not a readable DICOM file ({exc})", path) from exc
+    return ds
+
+
+def _str(ds, keyword: str) -> str | None:
+    value = ds.get(keyword)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _int(ds, keyword: str) -> int | None:
+    try:
+        value = ds.get(keyword)
+        return None if value in (None, "") else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_ct(ds) -> bool:
+    modality = _str(ds, "Modality")
+    if modality is not None:
+        return modality.upper() == "CT"
+    return _str(ds, "SOPClassUID") in _CT_SOP_CLASSES
+
+
+def _not_ct(ds, path: Path) -> NotCTError:
+    modality = _str(ds, "Modality") or "missing"
+    sop = ds.get("SOPClassUID")
+    sop_name = getattr(sop, "name", None) or str(sop)
+    return NotCTError(f"DICOM modality is {modality!r} ({sop_name}), not CT", path)
+
+
+@dataclass
+class SeriesInfo:
+    """One DICOM series found in a folder (headers only)."""
+
+    uid: str
+    number: int | None
+    description: str | None
+    modality: str | None
+    files: list[Path] = field(default_factory=list)
+    is_ct: bool = True
+    has_pixels: bool = True
+
+    def label(self) -> str:
+        parts = [f"uid {self.uid}"]
+        if self.number is not None:
+            parts.append(f"number {self.number}")
+        if self.description:
+            parts.append(f"description {self.description!r}")
+        parts.append(f"{len(self.files)} images, {self.modality or 'no modality'}")
+        return ", ".join(parts)
+
+
+def scan_dicom_folder(folder: Path, files: list[Path] | None = None) -> list[SeriesInfo]:
+    """Group the DICOM files directly inside ``folder`` by SeriesInstanceUID (headers only).
+
+    Files named ``.dcm`` (etc.) that are not DICOM raise :class:`UnreadableFileError`; files
+    without extension and without the DICM preamble are ignored. Objects without pixel data
+    (DICOMDIR, reports) are kept with ``has_pixels=False``. Series are returned in natural
+    order of their first file's name.
+    """
+    if files is None:
+        files = [p for p in _list_files(folder) if is_dicom_candidate(p)]
+    series: dict[str, SeriesInfo] = {}
+    for path in files:
+        ds = _dcmread(path, header_only=True)
+        uid = _str(ds, "SeriesInstanceUID") or f"(no SeriesInstanceUID: {path.name})"
+        info = series.get(uid)
+        if info is None:
+            info = series[uid] = SeriesInfo(
+                uid=uid,
+                number=_int(ds, "SeriesNumber"),
+                description=_str(ds, "SeriesDescription"),
+                modality=_str(ds, "Modality"),
+                is_ct=_is_ct(ds),
+                has_pixels="Rows" in ds and "Columns" in ds,
+            )
+        info.files.append(path)
+    return list(series.values())
+
+
+def _list_files(folder: Path) -> list[Path]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: natural_key(e.name))
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot list the folder ({exc.strerror})", folder) from exc
+    return [Path(e.path) for e in entries if e.is_file() and not e.name.startswith(".")]
+
+
+def select_series(found: list[SeriesInfo], series: str | int | None, folder: Path) -> tuple[SeriesInfo, str]:
+    """Choose one series: by ``series`` (SeriesInstanceUID, SeriesNumber or
+    SeriesDescription, tried in that order), else the CT series with the most images.
+
+    Returns ``(info, how)`` where ``how`` says why it was chosen. Raises
+    :class:`ConfigError` if ``series`` matches none or several series,
+    :class:`NotCTError` if the chosen (or every) series is not CT.
+    """
+    images = [s for s in found if s.has_pixels]
+    if not images:
+        raise EmptyFolderError("no DICOM image in the folder (only objects without pixel data)", folder)
+    if series is not None:
+        key = str(series).strip()
+        matches = [s for s in images if s.uid == key]
+        how = "SeriesInstanceUID"
+        if not matches and key.lstrip("+-").isdigit():
+            matches = [s for s in images if s.number == int(key)]
+            how = "SeriesNumber"
+        if not matches:
+            matches = [s for s in images if s.description and s.description.lower() == key.lower()]
+            how = "SeriesDescription"
+        if not matches:
+            listing = "; ".join(s.label() for s in images)
+            raise ConfigError(f"no series matches {key!r} (by UID, number or description); found: {listing}", folder)
+        if len(matches) > 1:
+            listing = "; ".join(s.label() for s in matches)
+            raise ConfigError(f"{len(matches)} series match {key!r}; give the SeriesInstanceUID: {listing}", folder)
+        chosen = matches[0]
+        if not chosen.is_ct:
+            raise NotCTError(
+                f"series {chosen.uid} has modality {chosen.modality or 'missing'!r}, not CT", chosen.files[0]
+            )
+        return chosen, f"series={key!r} matched the {how}"
+    ct = [s for s in images if s.is_ct]
+    if not ct:
+        raise NotCTError(
+            "no CT series in the folder: " + "; ".join(s.label() for s in images), images[0].files[0]
+        )
+    chosen = max(ct, key=lambda s: len(s.files))  # max() keeps the first of equals
+    if len(ct) == 1:
+        return chosen, "only CT series in the folder"
+    return chosen, f"largest of {len(ct)} CT series (pass series= to choose another)"
+
+
+# --------------------------------------------------------------------------------------- pixels
+
+
+def _pixels(ds, path: Path) -> tuple[np.ndarray, bool]:
+    """Stored pixel values as float32 (rows, cols) or (frames, rows, cols).
+
+    Returns ``(array, rescaled)``: pydicom gives stored values (``rescaled`` False); if
+    pydicom has no decoder for the transfer syntax, SimpleITK (GDCM) is tried, which
+    applies the rescale itself (``rescaled`` True).
+    """
+    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+        raise UnreadableFileError("the DICOM object has no pixel data", path)
+    samples = _int(ds, "SamplesPerPixel") or 1
+    if samples != 1:
+        raise UnsupportedFormatError(
+            f"colour DICOM ({samples} samples per pixel, {_str(ds, 'PhotometricInterpretation')}); "
+            "a CT image has one grey value per pixel", path
+        )
+    try:
+        return np.asarray(ds.pixel_array, dtype=np.float32), False
+    except MemoryError:
+        raise
+    except Exception as exc:
+        first_error = exc
+    try:
+        import SimpleITK as sitk
+
+        arr = sitk.GetArrayFromImage(sitk.ReadImage(str(path))).astype(np.float32)
+    except MemoryError:
+        raise
+    except Exception:
+        raise UnreadableFileError(
+            f"cannot decode the pixel data ({first_error}); the file may be truncated or use a "
+            f"compression without a decoder ({_transfer_syntax(ds) or 'unknown transfer syntax'})",
+            path,
+        ) from first_error
+    return (arr[0] if arr.ndim == 3 and arr.shape[0] == 1 else arr), True
+
+
+def _to_hu(ds, path: Path) -> tuple[np.ndarray, int]:
+    """HU values of one single-frame image and the number of padding pixels replaced."""
+    stored, rescaled = _pixels(ds, path)
+    if stored.ndim != 2:
+        frames = _int(ds, "NumberOfFrames")
+        raise UnsupportedFormatError(
+            f"multi-frame DICOM ({frames} frames) is not supported; convert it to NIfTI "
+            "(e.g. with dcm2niix) or export single-frame images", path
+        )
+    if _str(ds, "PhotometricInterpretation") == "MONOCHROME1":
+        raise UnsupportedFormatError("MONOCHROME1 (inverted grey scale) is not a CT HU image", path)
+    padding = np.zeros(stored.shape, dtype=bool)
+    if not rescaled and "PixelPaddingValue" in ds:
+        lo = float(ds.PixelPaddingValue)
+        hi = float(ds.get("PixelPaddingRangeLimit", lo))
+        lo, hi = min(lo, hi), max(lo, hi)
+        padding = (stored >= lo) & (stored <= hi)
+    if rescaled:
+        hu = stored
+    else:
+        slope = float(ds.get("RescaleSlope", 1) or 1)
+        intercept = float(ds.get("RescaleIntercept", 0) or 0)
+        hu = stored * np.float32(slope) + np.float32(intercept)
+    n_pad = int(padding.sum())
+    if n_pad:
+        hu[padding] = PADDING_HU
+    return hu.astype(np.float32, copy=False), n_pad
+
+
+def _float_list(ds, keyword: str, n: int) -> np.ndarray | None:
+    value = ds.get(keyword)
+    try:
+        arr = np.array([float(v) for v in value], dtype=float)
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.shape == (n,) and np.all(np.isfinite(arr)) else None
+
+
+def _plane(ds):
+    """(row_dir, col_dir, normal, pixel spacing (between rows, between columns)) or None."""
+    iop = _float_list(ds, "ImageOrientationPatient", 6)
+    spacing = _float_list(ds, "PixelSpacing", 2)
+    if iop is None or spacing is None or np.any(spacing <= 0):
+        return None
+    row, col = iop[:3], iop[3:]
+    normal = np.cross(row, col)
+    norm = np.linalg.norm(normal)
+    if norm < 1e-6:
+        return None
+    return row / np.linalg.norm(row), col / np.linalg.norm(col), normal / norm, spacing
+
+
+def _lps_affine(row, col, normal, pixel_spacing, dz, origin) -> np.ndarray:
+    """RAS affine of the DICOM voxel order (i = column, j = row, k = sorted slice)."""
+    lps = np.eye(4)
+    lps[:3, 0] = row * pixel_spacing[1]
+    lps[:3, 1] = col * pixel_spacing[0]
+    lps[:3, 2] = normal * dz
+    lps[:3, 3] = origin
+    return LPS_TO_RAS @ lps
+
+
+def _transfer_syntax(ds) -> str | None:
+    file_meta = getattr(ds, "file_meta", None)
+    uid = None if file_meta is None else file_meta.get("TransferSyntaxUID")
+    return None if uid is None else str(uid)
+
+
+def _technical_metadata(ds) -> dict:
+    meta = {
+        "modality": _str(ds, "Modality"),
+        "series_uid": _str(ds, "SeriesInstanceUID"),
+        "series_number": _int(ds, "SeriesNumber"),
+        "series_description": _str(ds, "SeriesDescription"),
+        "sop_class": getattr(ds.get("SOPClassUID"), "name", None),
+        "manufacturer": _str(ds, "Manufacturer"),
+        "convolution_kernel": _str(ds, "ConvolutionKernel"),
+        "slice_thickness": float(ds.SliceThickness) if _str(ds, "SliceThickness") else None,
+        "rescale_type": _str(ds, "RescaleType"),
+        "transfer_syntax": _transfer_syntax(ds),
+    }
+    return meta
+
+
+def _slice_thickness(ds) -> float:
+    for keyword in ("SpacingBetweenSlices", "SliceThickness"):
+        try:
+            value = float(ds.get(keyword))
+        except (TypeError, ValueError):
+            continue
+        if value > 0:
+            return value
+    return 1.0
+
+
+# --------------------------------------------------------------------------------------- readers
+
+
+def read_dicom_file(path: Path) -> CTImage:
+    """Read one single-frame DICOM CT image as a 2-D ``(Y, X)`` slice in HU.
+
+    ``spacing`` is PixelSpacing (between rows, between columns). An axial slice is flipped /
+    transposed to the radiological display ``("P", "L")``; another plane keeps the stored
+    row/column order, with :attr:`CTImage.orientation` telling its directions.
+    """
+    ds = _dcmread(path, header_only=False)
+    if not _is_ct(ds):
+        raise _not_ct(ds, path)
+    hu, n_pad = _to_hu(ds, path)
+    check_array(hu, path)
+    meta = {"format": "DICOM", **_technical_metadata(ds), "files": [str(path)], "padding_pixels": n_pad}
+    plane = _plane(ds)
+    ipp = _float_list(ds, "ImagePositionPatient", 3)
+    if plane is None or ipp is None:
+        spacing = _float_list(ds, "PixelSpacing", 2)
+        meta["geometry"] = "missing ImagePositionPatient/ImageOrientationPatient/PixelSpacing"
+        return CTImage(
+            array=np.ascontiguousarray(hu),
+            spacing=None if spacing is None else tuple(float(s) for s in spacing),
+            is_hu=True,
+            kind="dicom-file",
+            orientation=("P", "L"),
+            source=path,
+            metadata=meta,
+        )
+    row, col, normal, pixel_spacing = plane
+    affine = _lps_affine(row, col, normal, pixel_spacing, _slice_thickness(ds), ipp)
+    axial = int(np.argmax(np.abs(normal))) == 2
+    raw = hu.T[:, :, None]  # (i = column, j = row, k)
+    array, native = to_canonical(raw, affine, reorient=axial)
+    geo = geometry_fields(native)
+    return CTImage(
+        array=np.ascontiguousarray(array[0]),
+        spacing=geo["spacing"][1:],
+        is_hu=True,
+        kind="dicom-file",
+        orientation=geo["orientation"][1:],
+        origin=geo["origin"],
+        direction=geo["direction"],
+        affine=geo["affine"],
+        source=path,
+        metadata=meta,
+        native=native,
+    )
+
+
+def read_dicom_series(folder: Path, series: str | int | None = None) -> CTImage:
+    """Read the DICOM CT series in ``folder`` (files directly inside it) as a volume in HU.
+
+    With several series in the folder, ``series`` picks one (SeriesInstanceUID,
+    SeriesNumber or SeriesDescription); without it the CT series with the most images is
+    read. The choice is logged (``logging.info``) and recorded in ``metadata``
+    (``series_uid``, ``series_selected_by``, ``series_in_folder``).
+    """
+    found = scan_dicom_folder(folder)
+    if not found:
+        raise EmptyFolderError("no DICOM file in the folder", folder)
+    info, how = select_series(found, series, folder)
+    if len(found) > 1:
+        log.info(
+            "%s: %d DICOM series found; reading %s (%s)", folder, len(found), info.label(), how
+        )
+    datasets = [(_dcmread(p, header_only=False), p) for p in info.files]
+    for ds, p in datasets:
+        if not _is_ct(ds):
+            raise _not_ct(ds, p)
+    first, first_path = datasets[0]
+    plane = _plane(first)
+    if plane is None:
+        raise UnsupportedFormatError(
+            "the series lacks ImageOrientationPatient/PixelSpacing: slices cannot be placed in space",
+            first_path,
+        )
+    row, col, normal, pixel_spacing = plane
+    iop0 = _float_list(first, "ImageOrientationPatient", 6)
+    shape0 = (_int(first, "Rows"), _int(first, "Columns"))
+    positions = []
+    for ds, p in datasets:
+        if (_int(ds, "Rows"), _int(ds, "Columns")) != shape0:
+            raise UnsupportedFormatError(
+                f"image size {_int(ds, 'Rows')}x{_int(ds, 'Columns')} differs from "
+                f"{shape0[0]}x{shape0[1]} of {first_path.name}: not one volume", p
+            )
+        iop = _float_list(ds, "ImageOrientationPatient", 6)
+        if iop is None or np.abs(iop - iop0).max() > 1e-3:
+            raise UnsupportedFormatError(
+                f"ImageOrientationPatient differs from that of {first_path.name}: not one volume "
+                "(a localizer in the series?)", p
+            )
+        ipp = _float_list(ds, "ImagePositionPatient", 3)
+        if ipp is None:
+            raise UnsupportedFormatError("missing ImagePositionPatient: the slice cannot be placed", p)
+        positions.append(ipp)
+    positions = np.array(positions)
+    along = positions @ normal
+    order = np.argsort(along, kind="stable")
+    along = along[order]
+    steps = np.diff(along)
+    meta = {"format": "DICOM", **_technical_metadata(first)}
+    if len(steps):
+        if np.any(steps < 1e-3):
+            k = int(np.argmin(steps))
+            raise DimensionError(
+                f"{int(np.sum(steps < 1e-3)) + 1} or more images share a slice position "
+                f"(e.g. {datasets[order[k]][1].name} and {datasets[order[k + 1]][1].name}): a "
+                "multi-phase / 4-D series; pass one phase (series=) or separate the files", folder
+            )
+        dz = float(np.median(steps))
+        if steps.max() - steps.min() > 0.01 * dz + 1e-3:
+            log.warning(
+                "%s: irregular slice spacing (%.3g to %.3g mm); using the median %.3g mm",
+                folder, steps.min(), steps.max(), dz,
+            )
+            meta["irregular_slice_spacing"] = (float(steps.min()), float(steps.max()))
+        inplane = positions[order] - positions[order][0] - np.outer(along - along[0], normal)
+        if np.abs(inplane).max() > 0.01 * max(pixel_spacing) + 1e-3:
+            log.warning("%s: slices are shifted in-plane (gantry tilt?); geometry approximated", folder)
+            meta["gantry_tilt_or_shift"] = True
+    else:
+        dz = _slice_thickness(first)
+    stack = np.empty((len(datasets), shape0[0], shape0[1]), dtype=np.float32)
+    n_pad = 0
+    files = []
+    for out_k, idx in enumerate(order):
+        ds, p = datasets[idx]
+        hu, pad = _to_hu(ds, p)
+        stack[out_k] = hu
+        n_pad += pad
+        files.append(str(p))
+    check_array(stack, folder)
+    affine = _lps_affine(row, col, normal, pixel_spacing, dz, positions[order[0]])
+    raw = stack.transpose(2, 1, 0)  # (i = column, j = row, k = slice)
+    array, native = to_canonical(raw, affine)
+    geo = geometry_fields(native)
+    meta.update(
+        files=files,
+        padding_pixels=n_pad,
+        series_in_folder=len(found),
+        series_selected_by=how,
+        other_series=[s.uid for s in found if s is not info],
+    )
+    return CTImage(
+        array=array,
+        spacing=geo["spacing"],
+        is_hu=True,
+        kind="dicom-series",
+        orientation=geo["orientation"],
+        origin=geo["origin"],
+        direction=geo["direction"],
+        affine=geo["affine"],
+        source=folder,
+        metadata=meta,
+        native=native,
+    )

@@ -1,0 +1,81 @@
+"""NRRD (``.nrrd``, ``.nhdr``) and MetaImage (``.mha``, ``.mhd``) volumes via SimpleITK."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from covidseg.errors import CovidsegError, UnreadableFileError, UnsupportedFormatError
+from covidseg.io._common import check_array, looks_like_hu, squeeze_to_3d
+from covidseg.io.atomic import full_suffix
+from covidseg.io.geometry import geometry_fields, itk_to_affine, to_canonical
+from covidseg.io.image import CTImage
+
+__all__ = ["ITK_SUFFIXES", "read_itk"]
+
+#: suffix -> CTImage.kind
+ITK_SUFFIXES = {".nrrd": "nrrd", ".nhdr": "nrrd", ".mha": "metaimage", ".mhd": "metaimage"}
+
+
+def read_itk(path: Path) -> CTImage:
+    """Read a NRRD or MetaImage file as a canonical ``(z, y, x)`` float32 volume.
+
+    Geometry comes from the file's space origin/directions (ITK, LPS). A 2-D file gives a
+    one-slice volume; 4-D data whose 4th axis is longer than 1 and multi-component (vector,
+    RGB) data are refused. ``is_hu`` is guessed as for NIfTI (minimum < -200).
+    """
+    import SimpleITK as sitk
+
+    kind = ITK_SUFFIXES[full_suffix(path)]
+    try:
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(path))
+        reader.ReadImageInformation()
+        size = tuple(reader.GetSize())
+        components = reader.GetNumberOfComponents()
+        if components != 1:
+            raise UnsupportedFormatError(
+                f"{components} components per voxel (vector/colour data); a CT volume has one", path
+            )
+        dims = squeeze_to_3d(size, path, "the image")  # (i, j, k)
+        image = reader.Execute()
+        data = sitk.GetArrayViewFromImage(image)  # reversed ITK index order
+        raw = np.asarray(data, dtype=np.float32).T.reshape(dims)  # (i, j, k)
+        n = image.GetDimension()
+        origin = list(image.GetOrigin())[:3] + [0.0] * max(0, 3 - n)
+        spacing = list(image.GetSpacing())[:3] + [1.0] * max(0, 3 - n)
+        d = np.eye(3)
+        full = np.asarray(image.GetDirection(), dtype=float).reshape(n, n)
+        m = min(n, 3)
+        d[:m, :m] = full[:m, :m]
+    except (CovidsegError, MemoryError):
+        raise
+    except Exception as exc:  # SimpleITK raises RuntimeError with ITK's message
+        message = str(exc).strip().splitlines()
+        reason = next((line for line in message if "Description" in line or "ERROR" in line),
+                      message[-1] if message else type(exc).__name__)
+        raise UnreadableFileError(f"not a readable {kind} file ({reason.strip()})", path) from exc
+    check_array(raw, path)
+    affine = itk_to_affine(origin, spacing, d.reshape(-1))
+    array, native = to_canonical(raw, affine)
+    geo = geometry_fields(native)
+    metadata = {
+        "format": "NRRD" if kind == "nrrd" else "MetaImage",
+        "file_size": size,
+        "file_pixel_type": image.GetPixelIDTypeAsString(),
+        "is_hu_reason": "guessed from the values (no unit in the file): minimum < -200",
+    }
+    return CTImage(
+        array=array,
+        spacing=geo["spacing"],
+        is_hu=looks_like_hu(array),
+        kind=kind,
+        orientation=geo["orientation"],
+        origin=geo["origin"],
+        direction=geo["direction"],
+        affine=geo["affine"],
+        source=path,
+        metadata=metadata,
+        native=native,
+    )

@@ -1,0 +1,139 @@
+"""``read_image``: one entry point for every supported format (dispatch on the path)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from covidseg.errors import (
+    ConfigError,
+    EmptyFolderError,
+    FileMissingError,
+    UnreadableFileError,
+    UnsupportedFormatError,
+)
+from covidseg.io.atomic import full_suffix
+from covidseg.io.dicom import is_dicom_candidate, read_dicom_file, read_dicom_series
+from covidseg.io.image import Case, CTImage
+from covidseg.io.itk import ITK_SUFFIXES, read_itk
+from covidseg.io.nifti import read_nifti
+from covidseg.io.raster import RASTER_SUFFIXES, raster_files, read_raster, read_slices
+
+__all__ = ["read_image", "read_case", "file_kind", "SUPPORTED", "VOLUME_SUFFIXES"]
+
+NIFTI_SUFFIXES = {".nii", ".nii.gz"}
+#: Single-file volume formats (one case per file in a folder).
+VOLUME_SUFFIXES = NIFTI_SUFFIXES | set(ITK_SUFFIXES)
+
+SUPPORTED = (
+    "JPG/PNG images (.jpg, .jpeg, .png), a folder of JPG/PNG slices, NIfTI (.nii, .nii.gz), "
+    "a DICOM series folder or a DICOM file (.dcm, .dicom, .ima or no extension), "
+    "NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd)"
+)
+
+
+def file_kind(path: Path) -> str | None:
+    """The kind of a single file from its name (and DICOM preamble), or None if unsupported."""
+    suffix = full_suffix(path)
+    if suffix in NIFTI_SUFFIXES:
+        return "nifti"
+    if suffix in ITK_SUFFIXES:
+        return ITK_SUFFIXES[suffix]
+    if suffix in RASTER_SUFFIXES:
+        return "image"
+    if is_dicom_candidate(path):
+        return "dicom-file"
+    return None
+
+
+def _check_exists(path: Path) -> None:
+    if not os.path.lexists(path):
+        raise FileMissingError("no such file or folder", path)
+    if not path.exists():
+        raise FileMissingError("broken symbolic link", path)
+    if not os.access(path, os.R_OK):
+        raise UnreadableFileError("permission denied", path)
+
+
+def _read_file(path: Path, kind: str | None = None) -> CTImage:
+    kind = kind or file_kind(path)
+    if kind is None:
+        raise UnsupportedFormatError(f"unsupported file type; covidseg reads {SUPPORTED}", path)
+    if path.stat().st_size == 0:
+        raise UnreadableFileError("the file is empty (0 bytes)", path)
+    if kind == "nifti":
+        return read_nifti(path)
+    if kind in ("nrrd", "metaimage"):
+        return read_itk(path)
+    if kind == "image":
+        return read_raster(path)
+    return read_dicom_file(path)
+
+
+def read_image(path: str | os.PathLike, series: str | int | None = None) -> CTImage:
+    """Read an image, stack or volume into a :class:`CTImage` (see ``docs/io.md``).
+
+    ``path`` is a file (JPG/PNG, NIfTI, NRRD, MetaImage, DICOM) or a folder: DICOM files
+    directly in it are read as one series (``series`` picks one of several by
+    SeriesInstanceUID, SeriesNumber or SeriesDescription; default the largest CT series);
+    else its JPG/PNG files are stacked in natural name order; else its single volume file is
+    read; else, if exactly one case lies in its subfolders (:func:`find_cases`), that one.
+
+    Raises the :class:`covidseg.errors.InputError` subclasses (FileMissingError,
+    UnreadableFileError, UnsupportedFormatError, EmptyFolderError, NotCTError,
+    DimensionError, NonFiniteError), and :class:`covidseg.errors.ConfigError` for a
+    ``series`` that matches nothing or that is given for an input other than a DICOM folder.
+    """
+    path = Path(path).expanduser()
+    _check_exists(path)
+    if path.is_dir():
+        return _read_folder(path, series)
+    if series is not None:
+        raise ConfigError(f"series={series!r} applies to a DICOM folder only", path)
+    return _read_file(path)
+
+
+def _read_folder(folder: Path, series) -> CTImage:
+    try:
+        entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot list the folder ({exc.strerror})", folder) from exc
+    files = [p for p in entries if p.is_file()]
+    if any(is_dicom_candidate(p) for p in files):
+        return read_dicom_series(folder, series)
+    if series is not None:
+        raise ConfigError(f"series={series!r} given but the folder holds no DICOM file", folder)
+    if raster_files(folder):
+        return read_slices(folder)
+    volumes = [p for p in files if full_suffix(p) in VOLUME_SUFFIXES]
+    if len(volumes) == 1:
+        return _read_file(volumes[0])
+    if len(volumes) > 1:
+        raise UnsupportedFormatError(
+            f"the folder holds {len(volumes)} volume files; read them one by one "
+            "(covidseg predict FOLDER and find_cases() take each as a case)", folder
+        )
+    from covidseg.io.cases import find_cases
+
+    cases = find_cases(folder)  # raises EmptyFolderError when nothing is found
+    if len(cases) == 1:
+        return read_case(cases[0])
+    listing = ", ".join(str(c.path.relative_to(folder)) or "." for c in cases[:5])
+    raise UnsupportedFormatError(
+        f"the folder holds {len(cases)} cases ({listing}{', ...' if len(cases) > 5 else ''}); "
+        "read them one by one (covidseg predict FOLDER and find_cases() take each as a case)",
+        folder,
+    )
+
+
+def read_case(case: Case) -> CTImage:
+    """Read a :class:`Case` from :func:`find_cases` exactly as it was discovered."""
+    path = Path(case.path)
+    _check_exists(path)
+    if case.kind == "dicom-series":
+        return read_dicom_series(path, case.series)
+    if case.kind == "slices":
+        return read_slices(path)
+    if path.is_dir():
+        raise EmptyFolderError(f"a {case.kind} case must be a file", path)
+    return _read_file(path, case.kind)
