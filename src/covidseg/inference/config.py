@@ -1,0 +1,70 @@
+"""Typed configuration of the Segmenter (the CLI flags map onto these fields)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from covidseg.inference.engine import TRAINING_HU_WINDOW
+from covidseg.inference.lung_hu import HULungConfig
+from covidseg.quantify import SeverityConfig
+
+TASKS = ("lung", "lesion", "classes")
+LUNG_METHODS = ("auto", "hu", "model", "union")
+
+
+@dataclass(frozen=True)
+class SegmenterConfig:
+    """How a case is segmented and measured.
+
+    tasks: masks to produce (any of ``lung``, ``lesion``, ``classes``). The lung is always
+        computed when possible, because lesions only count inside it.
+    lung_method: ``auto`` (HU input: classical HU segmentation, widened by adjacent lesions;
+        other images: the network), ``hu`` (classical only, HU input required), ``model``
+        (network only), ``union`` (classical plus the network's lung near it).
+    device, batch_size, threads: where and how the networks run (``threads`` None: torch default).
+    inference_size: side of the square the networks see (None: each model's ``input_size``);
+        smaller is faster, larger is finer.
+    hu_window: HU mapped linearly onto [0, 1], the models' training intensity domain.
+    min_lesion_mm3 / min_lesion_mm2 / min_lesion_px: lesion components smaller than this are
+        removed (volumes with spacing / slices with spacing / no spacing known).
+    lesion_reach_mm: how far (in-plane) outside the HU lung a lesion may extend the lung.
+    keep_probabilities: keep uint8 probability maps in the result (memory: 1 byte per voxel
+        per map).
+    """
+
+    tasks: tuple[str, ...] = TASKS
+    lung_method: str = "auto"
+    device: str = "cpu"
+    batch_size: int = 8
+    threads: int | None = None
+    inference_size: int | None = None
+    hu_window: tuple[float, float] = TRAINING_HU_WINDOW
+    min_lesion_mm3: float = 10.0
+    min_lesion_mm2: float = 5.0
+    min_lesion_px: int = 10
+    lesion_reach_mm: float = 10.0
+    keep_probabilities: bool = True
+    hu_lung: HULungConfig = field(default_factory=HULungConfig)
+    severity: SeverityConfig = field(default_factory=SeverityConfig)
+
+    def __post_init__(self) -> None:
+        tasks = tuple(self.tasks)
+        if not tasks or any(t not in TASKS for t in tasks):
+            raise ValueError(f"tasks must be a non-empty subset of {TASKS}, got {tasks!r}")
+        object.__setattr__(self, "tasks", tuple(t for t in TASKS if t in tasks))
+        if self.lung_method not in LUNG_METHODS:
+            raise ValueError(f"lung_method must be one of {LUNG_METHODS}, got {self.lung_method!r}")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {self.batch_size!r}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads!r}")
+        if self.inference_size is not None and self.inference_size < 16:
+            raise ValueError(f"inference_size must be >= 16, got {self.inference_size!r}")
+        lo, hi = self.hu_window
+        if not hi > lo:
+            raise ValueError(f"hu_window must be (low, high) with high > low, got {self.hu_window!r}")
+        for name in ("min_lesion_mm3", "min_lesion_mm2", "min_lesion_px", "lesion_reach_mm"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not (self.device == "cpu" or self.device.startswith("cuda") or self.device == "mps"):
+            raise ValueError(f"device must be cpu, cuda[:N] or mps, got {self.device!r}")

@@ -1,0 +1,128 @@
+"""Running the networks slice by slice: intensity mapping, cropping, batching, resampling.
+
+The training images are 8-bit, already windowed crops of axial slices around the lungs,
+resized to the model's ``input_size``. Inference reproduces that: HU are mapped through
+:data:`TRAINING_HU_WINDOW`, each slice is cropped to the lung box, resized, run in batches
+under ``torch.inference_mode``, and the probabilities are resized back into the slice.
+Only one batch of slices is ever held as float tensors, so memory stays bounded by the
+output masks (uint8) whatever the number of slices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from covidseg.inference.models import LoadedModel
+
+#: HU window [low, high] whose linear map to [0, 255] reproduces the grey levels of the
+#: COVID-SemiSeg training slices (median air 15, aerated lung 47, soft tissue 217; fitted on
+#: the 98 labelled slices, see docs/predict.md "Intensity domain").
+TRAINING_HU_WINDOW: tuple[float, float] = (-1100.0, 250.0)
+
+# channel name -> how to derive it from a model's probabilities (B, C, H, W)
+_DERIVE: dict[str, dict[str, Callable[[torch.Tensor], torch.Tensor]]] = {
+    "all": {"lung": lambda p: 1.0 - p[:, 0], "lesion": lambda p: p[:, 2] + p[:, 3],
+            "ggo": lambda p: p[:, 2], "consolidation": lambda p: p[:, 3]},
+    "classes": {"lesion": lambda p: p[:, 1] + p[:, 2], "ggo": lambda p: p[:, 1], "consolidation": lambda p: p[:, 2]},
+    "lesion": {"lesion": lambda p: p[:, -1]},
+    "lung": {"lung": lambda p: p[:, -1]},
+}
+
+
+def to_unit(array: np.ndarray, is_hu: bool, hu_window: tuple[float, float] = TRAINING_HU_WINDOW,
+            value_range: tuple[float, float] | None = None) -> np.ndarray:
+    """Map raw values to the models' input domain, float32 in [0, 1].
+
+    HU: linear window ``hu_window``. Other images: ``value_range`` (the case's (min, max) of a
+    high-bit-depth image) or 8-bit (``/ 255``).
+    """
+    lo, hi = hu_window if is_hu else (value_range or (0.0, 255.0))
+    if hi <= lo:
+        raise ValueError(f"window must have high > low, got {(lo, hi)!r}")
+    out = (np.asarray(array, np.float32) - np.float32(lo)) * np.float32(1.0 / (hi - lo))
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+@dataclass(frozen=True)
+class Box:
+    """Crop (rows y0:y1, columns x0:x1) of a slice."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+
+    @classmethod
+    def of_mask(cls, mask2d: np.ndarray, margin: float = 0.02) -> "Box | None":
+        rows = np.nonzero(mask2d.any(axis=1))[0]
+        cols = np.nonzero(mask2d.any(axis=0))[0]
+        if rows.size == 0:
+            return None
+        h, w = mask2d.shape
+        my = int(round(margin * (rows[-1] - rows[0] + 1))) + 1
+        mx = int(round(margin * (cols[-1] - cols[0] + 1))) + 1
+        return cls(max(0, rows[0] - my), min(h, rows[-1] + 1 + my), max(0, cols[0] - mx), min(w, cols[-1] + 1 + mx))
+
+    @classmethod
+    def full(cls, shape: Sequence[int]) -> "Box":
+        return cls(0, int(shape[-2]), 0, int(shape[-1]))
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+
+class Runner:
+    """Runs a set of models on batches of slices and yields per-slice probability channels."""
+
+    def __init__(self, models: Sequence[LoadedModel], channels: dict[str, LoadedModel], *, device: str = "cpu",
+                 batch_size: int = 8, size: int | None = None):
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
+        if size is not None and size < 16:
+            raise ValueError(f"size must be >= 16, got {size!r}")
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.size = size
+        self.models = list(models)
+        self.channels = channels  # channel name -> model giving it
+        for m in self.models:
+            # channels_last is faster for these 2-D convolutions on CPU (oneDNN); harmless elsewhere.
+            m.module.to(self.device, memory_format=torch.channels_last).eval()
+
+    def _size_of(self, model: LoadedModel) -> int:
+        return self.size or model.input_size
+
+    def run(self, images: Callable[[int], np.ndarray], indices: Sequence[int], box: Box,
+            progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """For slice indices ``indices`` (all cropped to ``box``; ``images(i)`` returns the
+        [0, 1] float32 slice ``i``), yield ``(i, {channel: float32 (h, w) probabilities})``
+        in the crop's own size."""
+        h, w = box.y1 - box.y0, box.x1 - box.x0
+        for start in range(0, len(indices), self.batch_size):
+            chunk = list(indices[start:start + self.batch_size])
+            crops = np.stack([images(i)[box.slices] for i in chunk])[:, None]
+            batch = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
+            out: dict[str, torch.Tensor] = {}
+            with torch.inference_mode():
+                for model in self.models:
+                    s = self._size_of(model)
+                    x = F.interpolate(batch, size=(s, s), mode="bilinear", align_corners=False,
+                                      antialias=s < max(h, w)) if (h, w) != (s, s) else batch
+                    logits = model.module(x.contiguous(memory_format=torch.channels_last))
+                    probs = torch.sigmoid(logits) if model.activation == "sigmoid" else torch.softmax(logits, 1)
+                    wanted = [c for c, m in self.channels.items() if m is model]
+                    derived = torch.stack([_DERIVE[model.task][c](probs) for c in wanted], 1)
+                    if derived.shape[-2:] != (h, w):
+                        derived = F.interpolate(derived, size=(h, w), mode="bilinear", align_corners=False)
+                    for k, c in enumerate(wanted):
+                        out[c] = derived[:, k].float().clamp_(0, 1).cpu()
+            for j, i in enumerate(chunk):
+                yield i, {c: t[j].numpy() for c, t in out.items()}
+            if progress is not None:
+                progress(len(chunk))

@@ -1,0 +1,260 @@
+"""The Segmenter: one case in, masks + probabilities + measurements out.
+
+Used by ``covidseg predict`` and the GUI::
+
+    from covidseg import Segmenter
+    seg = Segmenter("path/to/model")          # or Segmenter() for the shipped weights
+    result = seg.predict("scan.nii.gz")
+    result.measurements.whole.lesion_percent
+    result.save("out/scan")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import numpy as np
+
+from covidseg.errors import ConfigError, InputError, ModelError
+from covidseg.inference.config import SegmenterConfig
+from covidseg.inference.engine import Box, Runner, to_unit
+from covidseg.inference.lung_hu import segment_lungs_hu
+from covidseg.inference.models import LoadedModel, assign, discover, load_models, shipped_models
+from covidseg.inference.postprocess import (clean_lung, extend_lung_with_lesions, remove_small_components,
+                                            split_classes)
+from covidseg.quantify import Measurements, measure, split_left_right
+
+ProgressFn = Callable[[int, int], None]  # (slices done, slices total)
+
+
+@dataclass
+class Prediction:
+    """Everything predicted for one case, in the input's own grid (2-D or 3-D like ``image.array``).
+
+    Masks are None when not requested/available. ``probabilities`` maps ``lung``, ``lesion``,
+    ``ggo``, ``consolidation`` to uint8 maps (probability x 255) of the channels the networks
+    gave. ``sides``: 1 right lung, 2 left lung, 0 elsewhere.
+    """
+
+    image: Any  # covidseg.io.CTImage
+    lung: np.ndarray | None
+    lesion: np.ndarray | None
+    classes: np.ndarray | None
+    sides: np.ndarray | None
+    probabilities: dict[str, np.ndarray]
+    measurements: Measurements
+    models: list[dict]
+    lung_source: str  # "hu", "model", "hu+lesion", "hu+model", "none"
+    tasks: tuple[str, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+    config: SegmenterConfig | None = None
+
+    def report(self) -> dict:
+        from covidseg.inference.export import build_report
+
+        return build_report(self)
+
+    def save(self, folder: str | os.PathLike, *, dicom_seg: bool = False, pictures: bool = True) -> list[Path]:
+        """Write masks, pictures and ``report.json`` into ``folder``; returns the files written."""
+        from covidseg.inference.export import save_prediction
+
+        return save_prediction(self, Path(folder), dicom_seg=dicom_seg, pictures=pictures)
+
+
+class _Clock:
+    def __init__(self):
+        self.timings: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(self.timings.get(stage, 0.0) + now - self._t, 4)
+        self._t = now
+
+
+class Segmenter:
+    """Segment lung, lesions (and their type) in CT and measure them.
+
+    ``model``: a model folder, a folder of model folders, a list of them, or already loaded
+    :class:`~covidseg.inference.models.LoadedModel` objects; None uses the weights shipped in
+    ``covidseg/weights`` (raises :class:`ModelError` when none are shipped). The networks
+    needed for ``config.tasks`` are loaded once and reused for every case.
+    Keyword arguments override fields of ``config`` (``Segmenter(m, batch_size=4)``).
+    """
+
+    def __init__(self, model: str | os.PathLike | Iterable | None = None, config: SegmenterConfig | None = None,
+                 **overrides):
+        config = config or SegmenterConfig()
+        if overrides:
+            try:
+                config = dataclasses.replace(config, **overrides)
+            except TypeError as exc:
+                raise ValueError(str(exc)) from None
+        self.config = config
+        import torch
+
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
+        if config.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ConfigError(f"device {config.device!r} requested but CUDA is not available")
+        wanted = set(config.tasks) - ({"lung"} if config.lung_method == "hu" else set())
+        if config.lung_method in ("model", "union"):
+            wanted.add("lung")
+        needs_network = bool(wanted)
+        self.models: list[LoadedModel] = []
+        self.assignment: dict[str, LoadedModel] = {}
+        if needs_network or model is not None:
+            if isinstance(model, (list, tuple)) and model and all(isinstance(m, LoadedModel) for m in model):
+                loaded = list(model)
+            else:
+                folders = shipped_models() if model is None else discover(model)
+                loaded = load_models(folders, device=config.device)
+            # The lung channel is wanted from a model whenever one gives it (non-HU input needs it).
+            self.assignment = assign(loaded, wanted | {"lung"})
+            if config.lung_method in ("model", "union") and "lung" not in self.assignment:
+                raise ModelError(f"lung_method={config.lung_method!r} needs a lung or all model",
+                                 loaded[0].path if loaded else None)
+            used = {id(m) for m in self.assignment.values()}
+            self.models = [m for m in loaded if id(m) in used]
+        # channel -> model
+        channels: dict[str, LoadedModel] = {}
+        if "lung" in self.assignment:
+            channels["lung"] = self.assignment["lung"]
+        if "lesion" in self.assignment and ({"lesion", "classes"} & set(config.tasks)):
+            channels["lesion"] = self.assignment["lesion"]
+        if "classes" in config.tasks and "classes" in self.assignment:
+            channels["ggo"] = channels["consolidation"] = self.assignment["classes"]
+        self.channels = channels
+        self.runner = Runner(self.models, channels, device=config.device, batch_size=config.batch_size,
+                             size=config.inference_size) if channels else None
+
+    # ------------------------------------------------------------------ prediction
+    def predict(self, source, *, series: str | int | None = None, progress: ProgressFn | None = None) -> Prediction:
+        """Segment and measure one case: a path (anything ``covidseg.io.read_image`` reads) or a CTImage."""
+        clock = _Clock()
+        if isinstance(source, (str, os.PathLike)):
+            from covidseg.io import read_image
+
+            image = read_image(source, series=series)
+        else:
+            image = source
+        clock.mark("read")
+        return self._predict_image(image, clock, progress)
+
+    def _predict_image(self, image, clock: _Clock, progress: ProgressFn | None) -> Prediction:
+        cfg = self.config
+        array = np.asarray(image.array)
+        if array.ndim not in (2, 3) or min(array.shape) < 1:
+            raise InputError(f"cannot segment an array of shape {array.shape}", image.source)
+        volume = array if array.ndim == 3 else array[None]
+        spacing = image.spacing
+        orientation = tuple(image.orientation)
+        is_hu = bool(image.is_hu)
+        if cfg.lung_method == "hu" and not is_hu:
+            raise InputError("lung_method='hu' needs CT in Hounsfield units; this input is a plain image",
+                             image.source)
+
+        # 1. classical lung (HU input)
+        lung_hu = None
+        if is_hu and cfg.lung_method in ("auto", "hu", "union"):
+            lung_hu = segment_lungs_hu(volume if array.ndim == 3 else array, spacing,
+                                       top_is_last=orientation[0].upper() == "S", config=cfg.hu_lung)
+            lung_hu = lung_hu if lung_hu.ndim == 3 else lung_hu[None]
+            clock.mark("lung_hu")
+
+        # 2. networks, slice batches inside the lung box
+        probs: dict[str, np.ndarray] = {}
+        if self.runner is not None:
+            if lung_hu is not None and (lung_hu.any() or cfg.lung_method != "union"):
+                # Only slices with lung can hold a counted lesion: the others are skipped.
+                indices = np.nonzero(lung_hu.any(axis=(1, 2)))[0].tolist()
+                box = Box.of_mask(lung_hu.any(axis=0)) if indices else Box.full(volume.shape)
+            else:
+                indices, box = list(range(volume.shape[0])), Box.full(volume.shape)
+            value_range = None
+            if not is_hu:
+                lo, hi = float(volume.min()), float(volume.max())
+                value_range = (lo, hi) if hi > 255.0 else None  # 16-bit images: stretch their range
+            probs = {c: np.zeros(volume.shape, np.uint8) for c in self.channels}
+            done, total = 0, len(indices)
+
+            def tick(n: int) -> None:
+                nonlocal done
+                done += n
+                if progress is not None:
+                    progress(done, total)
+
+            def unit_slice(i: int) -> np.ndarray:
+                return to_unit(volume[i], is_hu, cfg.hu_window, value_range)
+
+            for i, channel_probs in self.runner.run(unit_slice, indices, box, tick):
+                for c, p in channel_probs.items():
+                    probs[c][i][box.slices] = np.rint(p * 255.0).astype(np.uint8)
+            clock.mark("network")
+
+        # 3. post-processing
+        lung, lung_source = self._lung(lung_hu, probs)
+        lesion = classes = None
+        if "lesion" in probs:
+            threshold = self.channels["lesion"].threshold
+            lesion = probs["lesion"] >= np.uint8(min(255, max(1, round(threshold * 255))))
+            if lung is not None:
+                if lung_source.startswith("hu") and cfg.lung_method == "auto" and spacing is not None:
+                    reach = int(round(cfg.lesion_reach_mm / float(spacing[-1])))
+                    extended = extend_lung_with_lesions(lung, lesion, reach)
+                    if extended.sum() > lung.sum():
+                        lung, lung_source = extended, "hu+lesion"
+                lesion &= lung
+            lesion = remove_small_components(lesion, self._min_lesion_voxels(spacing, array.ndim))
+            if "classes" in cfg.tasks:
+                classes = split_classes(lesion, probs.get("ggo"), probs.get("consolidation"))
+        clock.mark("postprocess")
+
+        # 4. measurements (in the input's own array shape)
+        squeeze = (lambda a: a) if array.ndim == 3 else (lambda a: None if a is None else a[0])
+        lung, lesion, classes = squeeze(lung), squeeze(lesion), squeeze(classes)
+        sides = None
+        lung_for_measure = lung if lung is not None else np.zeros(array.shape, bool)
+        try:
+            sides = split_left_right(lung_for_measure, orientation)
+        except ValueError:
+            sides = None
+        measurements = measure(lung_for_measure, lesion if lesion is not None else np.zeros(array.shape, bool),
+                               classes, spacing=spacing, orientation=orientation, sides=sides,
+                               severity=cfg.severity)
+        clock.mark("quantify")
+        if not cfg.keep_probabilities:
+            probs = {}
+        else:
+            probs = {c: squeeze(p) for c, p in probs.items()}
+        return Prediction(image=image, lung=lung, lesion=lesion, classes=classes, sides=sides,
+                          probabilities=probs, measurements=measurements,
+                          models=[m.describe() for m in self.models], lung_source=lung_source,
+                          tasks=cfg.tasks, timings=clock.timings, config=cfg)
+
+    def _lung(self, lung_hu: np.ndarray | None, probs: dict[str, np.ndarray]) -> tuple[np.ndarray | None, str]:
+        method = self.config.lung_method
+        model_lung = None
+        if "lung" in probs:
+            model_lung = clean_lung(probs["lung"] >= np.uint8(128))
+        if lung_hu is not None and method in ("auto", "hu"):
+            return lung_hu, "hu"  # HU input: the classical mask is trusted, even when empty
+        if lung_hu is not None and method == "union" and model_lung is not None:
+            near = extend_lung_with_lesions(lung_hu, model_lung, 3)
+            return near, "hu+model"
+        if model_lung is not None:
+            return model_lung, "model"
+        return (lung_hu, "hu") if lung_hu is not None else (None, "none")
+
+    def _min_lesion_voxels(self, spacing, ndim: int) -> float:
+        cfg = self.config
+        if spacing is None:
+            return float(cfg.min_lesion_px)
+        if ndim == 3:
+            return cfg.min_lesion_mm3 / float(np.prod(spacing))
+        return cfg.min_lesion_mm2 / float(np.prod(spacing))
