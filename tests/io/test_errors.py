@@ -235,3 +235,22 @@ def test_duplicate_slice_positions(dicom_copy):
     shutil.copy(dicom_copy / "IMG0010.dcm", dicom_copy / "IMG0010b.dcm")
     with pytest.raises(DimensionError, match="share a slice position"):
         read_image(dicom_copy)
+
+
+def test_multi_frame_dicom_is_refused_with_advice(ct64_dicom, tmp_path):
+    ds = pydicom.dcmread(ct64_dicom / "IMG0001.dcm")
+    ds.PixelData = ds.PixelData * 2
+    ds.NumberOfFrames = 2
+    bad = tmp_path / "multi.dcm"
+    ds.save_as(bad)
+    with pytest.raises(UnsupportedFormatError, match="multi-frame") as info:
+        read_image(bad)
+    _check(info, bad)
+
+
+def test_series_argument_matching_nothing_in_an_image_folder(tmp_path):
+    from covidseg.errors import ConfigError
+
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "1.png")
+    with pytest.raises(ConfigError):
+        read_image(tmp_path, series="2")

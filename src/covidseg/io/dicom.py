@@ -9,24 +9,25 @@ name or InstanceNumber). No patient identifier is copied into :attr:`CTImage.met
 from __future__ import annotations
 
 import logging
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pydicom
-from pydicom.errors import InvalidDicomError
 
-from covidseg.errors import (
-    ConfigError,
-    CovidsegError,
-    DimensionError,
-    EmptyFolderError,
-    NotCTError,
-    UnreadableFileError,
-    UnsupportedFormatError,
+from covidseg.errors import DimensionError, EmptyFolderError, UnreadableFileError, UnsupportedFormatError
+from covidseg.io._common import check_array
+from covidseg.io.dicom_scan import (  # noqa: F401  (the scan API is re-exported here)
+    DICOM_SUFFIXES,
+    SeriesInfo,
+    has_dicom_preamble,
+    is_ct_dataset,
+    is_dicom_candidate,
+    not_ct_error,
+    read_dataset,
+    scan_dicom_folder,
+    select_series,
+    tag_int,
+    tag_str,
 )
-from covidseg.io._common import check_array, natural_key
 from covidseg.io.geometry import LPS_TO_RAS, geometry_fields, to_canonical
 from covidseg.io.image import CTImage
 
@@ -44,209 +45,8 @@ __all__ = [
     "PADDING_HU",
 ]
 
-#: File extensions taken for DICOM. Files without an extension are DICOM if they carry the
-#: standard "DICM" preamble.
-DICOM_SUFFIXES = {".dcm", ".dicom", ".ima", ".dic"}
-
 #: HU given to padding pixels (PixelPaddingValue: outside the reconstructed field of view).
 PADDING_HU = -1024.0
-
-_CT_SOP_CLASSES = {
-    "1.2.840.10008.5.1.4.1.1.2",  # CT Image Storage
-    "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT Image Storage
-    "1.2.840.10008.5.1.4.1.1.2.2",  # Legacy Converted Enhanced CT Image Storage
-}
-
-_HEADER_TAGS = [
-    "SOPClassUID",
-    "Modality",
-    "SeriesInstanceUID",
-    "SeriesNumber",
-    "SeriesDescription",
-    "Rows",
-    "Columns",
-    "ImagePositionPatient",
-    "ImageOrientationPatient",
-    "InstanceNumber",
-    "NumberOfFrames",
-]
-
-
-def has_dicom_preamble(path: Path) -> bool:
-    """True if the file has the 128-byte preamble followed by ``DICM`` (DICOM Part 10)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
-
-
-def is_dicom_candidate(path: Path) -> bool:
-    """True for files named like DICOM, or without extension but with the DICM preamble."""
-    if path.name.startswith(".") or path.name.upper() == "DICOMDIR":
-        return False
-    suffix = path.suffix.lower()
-    if suffix in DICOM_SUFFIXES:
-        return True
-    if suffix == "" or suffix[1:].isdigit():  # IM0001, 1.2.840.113619.2.55.3.1 ...
-        return has_dicom_preamble(path)
-    return False
-
-
-def _dcmread(path: Path, header_only: bool):
-    kwargs = {"stop_before_pixels": True, "specific_tags": _HEADER_TAGS} if header_only else {}
-    try:
-        try:
-            ds = pydicom.dcmread(str(path), **kwargs)
-        except InvalidDicomError:
-            # No Part-10 preamble: old files are sometimes bare datasets; accept them only
-            # if they parse and hold the attributes of an image.
-            ds = pydicom.dcmread(str(path), force=True, **kwargs)
-            if "SOPClassUID" not in ds and "Modality" not in ds:
-                raise InvalidDicomError("no DICOM preamble and no SOPClassUID/Modality")
-        if header_only:
-            _ = [ds.get(t) for t in _HEADER_TAGS]  # force decoding of the elements now
-    except (MemoryError, CovidsegError):
-        raise
-    except PermissionError as exc:
-        raise UnreadableFileError(f"permission denied ({exc.strerror})", path) from exc
-    except Exception as exc:
-        raise UnreadableFileError(f"not a readable DICOM file ({exc})", path) from exc
-    return ds
-
-
-def _str(ds, keyword: str) -> str | None:
-    value = ds.get(keyword)
-    if value is None:
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _int(ds, keyword: str) -> int | None:
-    try:
-        value = ds.get(keyword)
-        return None if value in (None, "") else int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _is_ct(ds) -> bool:
-    modality = _str(ds, "Modality")
-    if modality is not None:
-        return modality.upper() == "CT"
-    return _str(ds, "SOPClassUID") in _CT_SOP_CLASSES
-
-
-def _not_ct(ds, path: Path) -> NotCTError:
-    modality = _str(ds, "Modality") or "missing"
-    sop = ds.get("SOPClassUID")
-    sop_name = getattr(sop, "name", None) or str(sop)
-    return NotCTError(f"DICOM modality is {modality!r} ({sop_name}), not CT", path)
-
-
-@dataclass
-class SeriesInfo:
-    """One DICOM series found in a folder (headers only)."""
-
-    uid: str
-    number: int | None
-    description: str | None
-    modality: str | None
-    files: list[Path] = field(default_factory=list)
-    is_ct: bool = True
-    has_pixels: bool = True
-
-    def label(self) -> str:
-        parts = [f"uid {self.uid}"]
-        if self.number is not None:
-            parts.append(f"number {self.number}")
-        if self.description:
-            parts.append(f"description {self.description!r}")
-        parts.append(f"{len(self.files)} images, {self.modality or 'no modality'}")
-        return ", ".join(parts)
-
-
-def scan_dicom_folder(folder: Path, files: list[Path] | None = None) -> list[SeriesInfo]:
-    """Group the DICOM files directly inside ``folder`` by SeriesInstanceUID (headers only).
-
-    Files named ``.dcm`` (etc.) that are not DICOM raise :class:`UnreadableFileError`; files
-    without extension and without the DICM preamble are ignored. Objects without pixel data
-    (DICOMDIR, reports) are kept with ``has_pixels=False``. Series are returned in natural
-    order of their first file's name.
-    """
-    if files is None:
-        files = [p for p in _list_files(folder) if is_dicom_candidate(p)]
-    series: dict[str, SeriesInfo] = {}
-    for path in files:
-        ds = _dcmread(path, header_only=True)
-        uid = _str(ds, "SeriesInstanceUID") or f"(no SeriesInstanceUID: {path.name})"
-        info = series.get(uid)
-        if info is None:
-            info = series[uid] = SeriesInfo(
-                uid=uid,
-                number=_int(ds, "SeriesNumber"),
-                description=_str(ds, "SeriesDescription"),
-                modality=_str(ds, "Modality"),
-                is_ct=_is_ct(ds),
-                has_pixels="Rows" in ds and "Columns" in ds,
-            )
-        info.files.append(path)
-    return list(series.values())
-
-
-def _list_files(folder: Path) -> list[Path]:
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: natural_key(e.name))
-    except OSError as exc:
-        raise UnreadableFileError(f"cannot list the folder ({exc.strerror})", folder) from exc
-    return [Path(e.path) for e in entries if e.is_file() and not e.name.startswith(".")]
-
-
-def select_series(found: list[SeriesInfo], series: str | int | None, folder: Path) -> tuple[SeriesInfo, str]:
-    """Choose one series: by ``series`` (SeriesInstanceUID, SeriesNumber or
-    SeriesDescription, tried in that order), else the CT series with the most images.
-
-    Returns ``(info, how)`` where ``how`` says why it was chosen. Raises
-    :class:`ConfigError` if ``series`` matches none or several series,
-    :class:`NotCTError` if the chosen (or every) series is not CT.
-    """
-    images = [s for s in found if s.has_pixels]
-    if not images:
-        raise EmptyFolderError("no DICOM image in the folder (only objects without pixel data)", folder)
-    if series is not None:
-        key = str(series).strip()
-        matches = [s for s in images if s.uid == key]
-        how = "SeriesInstanceUID"
-        if not matches and key.lstrip("+-").isdigit():
-            matches = [s for s in images if s.number == int(key)]
-            how = "SeriesNumber"
-        if not matches:
-            matches = [s for s in images if s.description and s.description.lower() == key.lower()]
-            how = "SeriesDescription"
-        if not matches:
-            listing = "; ".join(s.label() for s in images)
-            raise ConfigError(f"no series matches {key!r} (by UID, number or description); found: {listing}", folder)
-        if len(matches) > 1:
-            listing = "; ".join(s.label() for s in matches)
-            raise ConfigError(f"{len(matches)} series match {key!r}; give the SeriesInstanceUID: {listing}", folder)
-        chosen = matches[0]
-        if not chosen.is_ct:
-            raise NotCTError(
-                f"series {chosen.uid} has modality {chosen.modality or 'missing'!r}, not CT", chosen.files[0]
-            )
-        return chosen, f"series={key!r} matched the {how}"
-    ct = [s for s in images if s.is_ct]
-    if not ct:
-        raise NotCTError(
-            "no CT series in the folder: " + "; ".join(s.label() for s in images), images[0].files[0]
-        )
-    chosen = max(ct, key=lambda s: len(s.files))  # max() keeps the first of equals
-    if len(ct) == 1:
-        return chosen, "only CT series in the folder"
-    return chosen, f"largest of {len(ct)} CT series (pass series= to choose another)"
-
 
 # --------------------------------------------------------------------------------------- pixels
 
@@ -260,10 +60,10 @@ def _pixels(ds, path: Path) -> tuple[np.ndarray, bool]:
     """
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
         raise UnreadableFileError("the DICOM object has no pixel data", path)
-    samples = _int(ds, "SamplesPerPixel") or 1
+    samples = tag_int(ds, "SamplesPerPixel") or 1
     if samples != 1:
         raise UnsupportedFormatError(
-            f"colour DICOM ({samples} samples per pixel, {_str(ds, 'PhotometricInterpretation')}); "
+            f"colour DICOM ({samples} samples per pixel, {tag_str(ds, 'PhotometricInterpretation')}); "
             "a CT image has one grey value per pixel", path
         )
     try:
@@ -291,12 +91,12 @@ def _to_hu(ds, path: Path) -> tuple[np.ndarray, int]:
     """HU values of one single-frame image and the number of padding pixels replaced."""
     stored, rescaled = _pixels(ds, path)
     if stored.ndim != 2:
-        frames = _int(ds, "NumberOfFrames")
+        frames = tag_int(ds, "NumberOfFrames")
         raise UnsupportedFormatError(
             f"multi-frame DICOM ({frames} frames) is not supported; convert it to NIfTI "
             "(e.g. with dcm2niix) or export single-frame images", path
         )
-    if _str(ds, "PhotometricInterpretation") == "MONOCHROME1":
+    if tag_str(ds, "PhotometricInterpretation") == "MONOCHROME1":
         raise UnsupportedFormatError("MONOCHROME1 (inverted grey scale) is not a CT HU image", path)
     padding = np.zeros(stored.shape, dtype=bool)
     if not rescaled and "PixelPaddingValue" in ds:
@@ -357,15 +157,15 @@ def _transfer_syntax(ds) -> str | None:
 
 def _technical_metadata(ds) -> dict:
     meta = {
-        "modality": _str(ds, "Modality"),
-        "series_uid": _str(ds, "SeriesInstanceUID"),
-        "series_number": _int(ds, "SeriesNumber"),
-        "series_description": _str(ds, "SeriesDescription"),
+        "modality": tag_str(ds, "Modality"),
+        "series_uid": tag_str(ds, "SeriesInstanceUID"),
+        "series_number": tag_int(ds, "SeriesNumber"),
+        "series_description": tag_str(ds, "SeriesDescription"),
         "sop_class": getattr(ds.get("SOPClassUID"), "name", None),
-        "manufacturer": _str(ds, "Manufacturer"),
-        "convolution_kernel": _str(ds, "ConvolutionKernel"),
-        "slice_thickness": float(ds.SliceThickness) if _str(ds, "SliceThickness") else None,
-        "rescale_type": _str(ds, "RescaleType"),
+        "manufacturer": tag_str(ds, "Manufacturer"),
+        "convolution_kernel": tag_str(ds, "ConvolutionKernel"),
+        "slice_thickness": float(ds.SliceThickness) if tag_str(ds, "SliceThickness") else None,
+        "rescale_type": tag_str(ds, "RescaleType"),
         "transfer_syntax": _transfer_syntax(ds),
     }
     return meta
@@ -392,9 +192,9 @@ def read_dicom_file(path: Path) -> CTImage:
     transposed to the radiological display ``("P", "L")``; another plane keeps the stored
     row/column order, with :attr:`CTImage.orientation` telling its directions.
     """
-    ds = _dcmread(path, header_only=False)
-    if not _is_ct(ds):
-        raise _not_ct(ds, path)
+    ds = read_dataset(path, header_only=False)
+    if not is_ct_dataset(ds):
+        raise not_ct_error(ds, path)
     hu, n_pad = _to_hu(ds, path)
     check_array(hu, path)
     meta = {"format": "DICOM", **_technical_metadata(ds), "files": [str(path)], "padding_pixels": n_pad}
@@ -449,10 +249,10 @@ def read_dicom_series(folder: Path, series: str | int | None = None) -> CTImage:
         log.info(
             "%s: %d DICOM series found; reading %s (%s)", folder, len(found), info.label(), how
         )
-    datasets = [(_dcmread(p, header_only=False), p) for p in info.files]
+    datasets = [(read_dataset(p, header_only=False), p) for p in info.files]
     for ds, p in datasets:
-        if not _is_ct(ds):
-            raise _not_ct(ds, p)
+        if not is_ct_dataset(ds):
+            raise not_ct_error(ds, p)
     first, first_path = datasets[0]
     plane = _plane(first)
     if plane is None:
@@ -462,12 +262,12 @@ def read_dicom_series(folder: Path, series: str | int | None = None) -> CTImage:
         )
     row, col, normal, pixel_spacing = plane
     iop0 = _float_list(first, "ImageOrientationPatient", 6)
-    shape0 = (_int(first, "Rows"), _int(first, "Columns"))
+    shape0 = (tag_int(first, "Rows"), tag_int(first, "Columns"))
     positions = []
     for ds, p in datasets:
-        if (_int(ds, "Rows"), _int(ds, "Columns")) != shape0:
+        if (tag_int(ds, "Rows"), tag_int(ds, "Columns")) != shape0:
             raise UnsupportedFormatError(
-                f"image size {_int(ds, 'Rows')}x{_int(ds, 'Columns')} differs from "
+                f"image size {tag_int(ds, 'Rows')}x{tag_int(ds, 'Columns')} differs from "
                 f"{shape0[0]}x{shape0[1]} of {first_path.name}: not one volume", p
             )
         iop = _float_list(ds, "ImageOrientationPatient", 6)

@@ -1,0 +1,233 @@
+"""Finding DICOM files and series in a folder (headers only) and choosing a series."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pydicom
+from pydicom.errors import InvalidDicomError
+
+from covidseg.errors import (
+    ConfigError,
+    CovidsegError,
+    EmptyFolderError,
+    NotCTError,
+    UnreadableFileError,
+)
+from covidseg.io._common import natural_key
+
+__all__ = [
+    "DICOM_SUFFIXES",
+    "SeriesInfo",
+    "has_dicom_preamble",
+    "is_dicom_candidate",
+    "scan_dicom_folder",
+    "select_series",
+    "read_dataset",
+    "is_ct_dataset",
+    "not_ct_error",
+    "tag_str",
+    "tag_int",
+]
+
+#: File extensions taken for DICOM. Files without an extension are DICOM if they carry the
+#: standard "DICM" preamble.
+DICOM_SUFFIXES = {".dcm", ".dicom", ".ima", ".dic"}
+
+_CT_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.2",  # CT Image Storage
+    "1.2.840.10008.5.1.4.1.1.2.1",  # Enhanced CT Image Storage
+    "1.2.840.10008.5.1.4.1.1.2.2",  # Legacy Converted Enhanced CT Image Storage
+}
+
+_HEADER_TAGS = [
+    "SOPClassUID",
+    "Modality",
+    "SeriesInstanceUID",
+    "SeriesNumber",
+    "SeriesDescription",
+    "Rows",
+    "Columns",
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "InstanceNumber",
+    "NumberOfFrames",
+]
+
+
+def has_dicom_preamble(path: Path) -> bool:
+    """True if the file has the 128-byte preamble followed by ``DICM`` (DICOM Part 10)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def is_dicom_candidate(path: Path) -> bool:
+    """True for files named like DICOM, or without extension but with the DICM preamble."""
+    if path.name.startswith(".") or path.name.upper() == "DICOMDIR":
+        return False
+    suffix = path.suffix.lower()
+    if suffix in DICOM_SUFFIXES:
+        return True
+    if suffix == "" or suffix[1:].isdigit():  # IM0001, 1.2.840.113619.2.55.3.1 ...
+        return has_dicom_preamble(path)
+    return False
+
+
+def read_dataset(path: Path, header_only: bool):
+    kwargs = {"stop_before_pixels": True, "specific_tags": _HEADER_TAGS} if header_only else {}
+    try:
+        try:
+            ds = pydicom.dcmread(str(path), **kwargs)
+        except InvalidDicomError:
+            # No Part-10 preamble: old files are sometimes bare datasets; accept them only
+            # if they parse and hold the attributes of an image.
+            ds = pydicom.dcmread(str(path), force=True, **kwargs)
+            if "SOPClassUID" not in ds and "Modality" not in ds:
+                raise InvalidDicomError("no DICOM preamble and no SOPClassUID/Modality")
+        if header_only:
+            _ = [ds.get(t) for t in _HEADER_TAGS]  # force decoding of the elements now
+    except (MemoryError, CovidsegError):
+        raise
+    except PermissionError as exc:
+        raise UnreadableFileError(f"permission denied ({exc.strerror})", path) from exc
+    except Exception as exc:
+        raise UnreadableFileError(f"not a readable DICOM file ({exc})", path) from exc
+    return ds
+
+
+def tag_str(ds, keyword: str) -> str | None:
+    value = ds.get(keyword)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def tag_int(ds, keyword: str) -> int | None:
+    try:
+        value = ds.get(keyword)
+        return None if value in (None, "") else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def is_ct_dataset(ds) -> bool:
+    modality = tag_str(ds, "Modality")
+    if modality is not None:
+        return modality.upper() == "CT"
+    return tag_str(ds, "SOPClassUID") in _CT_SOP_CLASSES
+
+
+def not_ct_error(ds, path: Path) -> NotCTError:
+    modality = tag_str(ds, "Modality") or "missing"
+    sop = ds.get("SOPClassUID")
+    sop_name = getattr(sop, "name", None) or str(sop)
+    return NotCTError(f"DICOM modality is {modality!r} ({sop_name}), not CT", path)
+
+
+@dataclass
+class SeriesInfo:
+    """One DICOM series found in a folder (headers only)."""
+
+    uid: str
+    number: int | None
+    description: str | None
+    modality: str | None
+    files: list[Path] = field(default_factory=list)
+    is_ct: bool = True
+    has_pixels: bool = True
+
+    def label(self) -> str:
+        parts = [f"uid {self.uid}"]
+        if self.number is not None:
+            parts.append(f"number {self.number}")
+        if self.description:
+            parts.append(f"description {self.description!r}")
+        parts.append(f"{len(self.files)} images, {self.modality or 'no modality'}")
+        return ", ".join(parts)
+
+
+def scan_dicom_folder(folder: Path, files: list[Path] | None = None) -> list[SeriesInfo]:
+    """Group the DICOM files directly inside ``folder`` by SeriesInstanceUID (headers only).
+
+    Files named ``.dcm`` (etc.) that are not DICOM raise :class:`UnreadableFileError`; files
+    without extension and without the DICM preamble are ignored. Objects without pixel data
+    (DICOMDIR, reports) are kept with ``has_pixels=False``. Series are returned in natural
+    order of their first file's name.
+    """
+    if files is None:
+        files = [p for p in _list_files(folder) if is_dicom_candidate(p)]
+    series: dict[str, SeriesInfo] = {}
+    for path in files:
+        ds = read_dataset(path, header_only=True)
+        uid = tag_str(ds, "SeriesInstanceUID") or f"(no SeriesInstanceUID: {path.name})"
+        info = series.get(uid)
+        if info is None:
+            info = series[uid] = SeriesInfo(
+                uid=uid,
+                number=tag_int(ds, "SeriesNumber"),
+                description=tag_str(ds, "SeriesDescription"),
+                modality=tag_str(ds, "Modality"),
+                is_ct=is_ct_dataset(ds),
+                has_pixels="Rows" in ds and "Columns" in ds,
+            )
+        info.files.append(path)
+    return list(series.values())
+
+
+def _list_files(folder: Path) -> list[Path]:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: natural_key(e.name))
+    except OSError as exc:
+        raise UnreadableFileError(f"cannot list the folder ({exc.strerror})", folder) from exc
+    return [Path(e.path) for e in entries if e.is_file() and not e.name.startswith(".")]
+
+
+def select_series(found: list[SeriesInfo], series: str | int | None, folder: Path) -> tuple[SeriesInfo, str]:
+    """Choose one series: by ``series`` (SeriesInstanceUID, SeriesNumber or
+    SeriesDescription, tried in that order), else the CT series with the most images.
+
+    Returns ``(info, how)`` where ``how`` says why it was chosen. Raises
+    :class:`ConfigError` if ``series`` matches none or several series,
+    :class:`NotCTError` if the chosen (or every) series is not CT.
+    """
+    images = [s for s in found if s.has_pixels]
+    if not images:
+        raise EmptyFolderError("no DICOM image in the folder (only objects without pixel data)", folder)
+    if series is not None:
+        key = str(series).strip()
+        matches = [s for s in images if s.uid == key]
+        how = "SeriesInstanceUID"
+        if not matches and key.lstrip("+-").isdigit():
+            matches = [s for s in images if s.number == int(key)]
+            how = "SeriesNumber"
+        if not matches:
+            matches = [s for s in images if s.description and s.description.lower() == key.lower()]
+            how = "SeriesDescription"
+        if not matches:
+            listing = "; ".join(s.label() for s in images)
+            raise ConfigError(f"no series matches {key!r} (by UID, number or description); found: {listing}", folder)
+        if len(matches) > 1:
+            listing = "; ".join(s.label() for s in matches)
+            raise ConfigError(f"{len(matches)} series match {key!r}; give the SeriesInstanceUID: {listing}", folder)
+        chosen = matches[0]
+        if not chosen.is_ct:
+            raise NotCTError(
+                f"series {chosen.uid} has modality {chosen.modality or 'missing'!r}, not CT", chosen.files[0]
+            )
+        return chosen, f"series={key!r} matched the {how}"
+    ct = [s for s in images if s.is_ct]
+    if not ct:
+        raise NotCTError(
+            "no CT series in the folder: " + "; ".join(s.label() for s in images), images[0].files[0]
+        )
+    chosen = max(ct, key=lambda s: len(s.files))  # max() keeps the first of equals
+    if len(ct) == 1:
+        return chosen, "only CT series in the folder"
+    return chosen, f"largest of {len(ct)} CT series (pass series= to choose another)"
