@@ -107,8 +107,8 @@ def _read_nifti(path: Path) -> np.ndarray:
 
 
 def _binary(mask: np.ndarray) -> np.ndarray:
-    # 0/255 PNGs are thresholded at the middle (JPEG-like noise); 0/1 masks at 0.
-    return mask > (127 if mask.max(initial=0) > 1 else 0)
+    # 8-bit masks binarised at > 128 like the benchmark's evaluation code; 0/1 masks at > 0.
+    return mask > (128 if mask.max(initial=0) > 1 else 0)
 
 
 def _window_u8(hu: np.ndarray) -> np.ndarray:

@@ -50,7 +50,7 @@ class TrainConfig:
     loss_ce: float = 1.0
     ds_weights: list | None = None  # deep-supervision weights, main first; None: 1, 1/2, 1/4, ... normalised
     amp: str = "auto"  # auto: float16 on CUDA only; on: also bfloat16 on CPU
-    channels_last: bool = False
+    channels_last: bool = True  # ~1.5x faster MA-UNet training on CPU (measured, 352 px)
     # semi-supervised (pseudo-labels of unlabeled/, weighted, then fine-tuning on radiologist labels)
     unlabeled: str | None = None
     pseudo_folder: str = "pseudo-infection"

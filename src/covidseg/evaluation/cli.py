@@ -1,0 +1,44 @@
+"""``covidseg evaluate``: a thin layer over :func:`covidseg.evaluation.evaluate`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", metavar="DIR", help="trained model folder (save_pretrained format, e.g. RUN/model)")
+    src.add_argument("--predictions", metavar="DIR",
+                     help="folder of predicted maps (PNG, named like the ground truth; optional infection/ ggo/ "
+                          "consolidation/ lung/ subfolders)")
+    parser.add_argument("--data", required=True, metavar="SPLIT", help="labelled split folder, e.g. ../shared/data/covid-semiseg/test")
+    parser.add_argument("--out", metavar="DIR", default=None, help="write results.json, summary.csv, per_image.csv, results.md here")
+    parser.add_argument("--targets", default=None, help="comma-separated subset of infection,ggo,consolidation,lung")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="binary-protocol operating point (default: the model's metadata threshold, 0.5 for maps)")
+    parser.add_argument("--no-quantize", dest="quantize", action="store_false",
+                        help="published protocol without the 8-bit rounding of the reference's PNG round-trip")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+
+
+def main(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from covidseg.errors import ConfigError
+    from covidseg.evaluation.evaluate import TARGETS, evaluate
+
+    targets = None
+    if args.targets:
+        targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+        bad = [t for t in targets if t not in TARGETS]
+        if bad:
+            raise ConfigError(f"--targets: unknown target(s) {bad} (choose from {list(TARGETS)})")
+    if args.threshold is not None and not 0 <= args.threshold <= 1:
+        raise ConfigError(f"--threshold: must be in [0, 1] (got {args.threshold})")
+    console = Console(stderr=False)
+    result = evaluate(args.data, model=args.model, predictions=args.predictions, targets=targets,
+                      threshold=args.threshold, quantize=args.quantize, device=args.device, out=args.out)
+    result.print_table(console)
+    if args.out:
+        console.print(f"results written to {args.out}/ (results.json, summary.csv, per_image.csv, results.md)")
+    return 0

@@ -1,0 +1,325 @@
+"""``evaluate(split, model=... | predictions=...)``: both protocols on a labelled split folder.
+
+Targets: ``infection`` (any lesion), ``ggo``, ``consolidation`` (lesion types) and ``lung``.
+A model answers the targets of its task (an ``all`` model answers all four:
+p(infection) = p(ggo) + p(consolidation), p(lung) = 1 - p(background)); a split answers
+those it has masks for; both sets intersect.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from covidseg.data import derived_masks, derived_probabilities, load_folder, resize_image, targets_for
+from covidseg.data.folder import _find_mask, _read_2d, list_images
+from covidseg.errors import FileMissingError, InputError, ModelError
+from covidseg.evaluation.metrics import (
+    BINARY_KEYS,
+    CURVE_KEYS,
+    binary_metrics,
+    published_image,
+    published_summary,
+    summarize_binary,
+    thresholds,
+)
+
+TARGETS = ("infection", "ggo", "consolidation", "lung")
+# Headline columns of the terminal / markdown tables.
+BINARY_COLUMNS = ("dice", "iou", "sensitivity", "specificity", "precision", "hd95", "mae", "s_measure", "e_measure")
+PUBLISHED_COLUMNS = ("mean_dice", "mean_iou", "mean_sensitivity", "mean_specificity", "mean_precision", "s_measure",
+                     "mean_e_measure", "mae", "max_dice")
+
+
+@dataclass
+class GroundTruth:
+    name: str
+    image: np.ndarray  # uint8 (H, W)
+    masks: dict[str, np.ndarray]  # target -> bool (H, W)
+
+
+def load_ground_truth(split: str | Path) -> list[GroundTruth]:
+    """Images of a split with every target its mask folders define."""
+    split = Path(split)
+    have = {k for k in ("infection", "classes", "lung") if (split / k).is_dir()}
+    if not have:
+        raise FileMissingError("no infection/, classes/ or lung/ mask folder to evaluate against", split)
+    tasks = []
+    if {"classes", "lung"} <= have:
+        tasks = ["all"]
+    else:
+        if "classes" in have:
+            tasks.append("classes")
+        elif "infection" in have:
+            tasks.append("lesion")
+        if "lung" in have:
+            tasks.append("lung")
+    merged: dict[str, GroundTruth] = {}
+    for task in tasks:
+        for s in load_folder(split, task):
+            gt = merged.setdefault(s.name, GroundTruth(s.name, s.image, {}))
+            gt.masks.update(derived_masks(task, s.label))
+    return list(merged.values())
+
+
+@dataclass
+class EvaluationResult:
+    split: str
+    source: str  # model folder or predictions folder
+    task: str | None
+    threshold: float | None
+    names: list[str]
+    binary: dict = field(default_factory=dict)  # target -> {"mean": {...}, "per_image": [...]}
+    published: dict = field(default_factory=dict)  # target -> {"mean": {...}, "per_image": [...], "curves": {...}}
+
+    def to_dict(self) -> dict:
+        return {
+            "split": self.split, "source": self.source, "task": self.task, "threshold": self.threshold,
+            "n_images": len(self.names),
+            "protocols": {
+                "binary": {"description": "masks at the operating threshold", **self.binary},
+                "published": {"description": "COVID-SemiSeg benchmark protocol (Inf-Net evaluation code): min-max "
+                              "normalised map, 256 thresholds, mean over images then thresholds", **self.published},
+            },
+        }
+
+    def summary_rows(self) -> list[dict]:
+        rows = []
+        for protocol, table in (("binary", self.binary), ("published", self.published)):
+            for target, res in table.items():
+                rows.append({"protocol": protocol, "target": target, **res["mean"]})
+        return rows
+
+    def markdown(self) -> str:
+        lines = [f"# Evaluation on `{self.split}` ({len(self.names)} images)", "",
+                 f"Source: `{self.source}`" + (f" (task `{self.task}`, threshold {self.threshold:.2f})" if self.threshold is not None else ""), ""]
+        for title, table, cols in (("binary protocol (masks at the operating threshold)", self.binary, BINARY_COLUMNS),
+                                   ("published protocol (COVID-SemiSeg / Inf-Net evaluation code)", self.published, PUBLISHED_COLUMNS)):
+            if not table:
+                continue
+            lines += [f"## {title}", "", "| target | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+            for target, res in table.items():
+                lines.append(f"| {target} | " + " | ".join(_fmt(res["mean"].get(c)) for c in cols) + " |")
+            lines.append("")
+        return "\n".join(lines)
+
+    def write(self, out_dir: str | Path) -> Path:
+        """results.json, summary.csv, per_image.csv and results.md in ``out_dir``."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "results.json").write_text(json.dumps(_json_safe(self.to_dict()), indent=2) + "\n")
+        (out / "summary.csv").write_text(_csv(self.summary_rows()))
+        per = []
+        for protocol, table in (("binary", self.binary), ("published", self.published)):
+            for target, res in table.items():
+                per += [{"protocol": protocol, "target": target, **r} for r in res["per_image"]]
+        (out / "per_image.csv").write_text(_csv(per))
+        (out / "results.md").write_text(self.markdown())
+        return out
+
+    def print_table(self, console=None) -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = console or Console()
+        for title, table, cols in (("binary protocol: masks at the operating threshold", self.binary, BINARY_COLUMNS),
+                                   ("published protocol: COVID-SemiSeg benchmark (Inf-Net evaluation)", self.published, PUBLISHED_COLUMNS)):
+            if not table:
+                continue
+            t = Table(title=f"{title} — {len(self.names)} images")
+            t.add_column("target", no_wrap=True)
+            for c in cols:
+                t.add_column(SHORT.get(c, c), justify="right", no_wrap=True)
+            for target, res in table.items():
+                t.add_row(target, *(_fmt(res["mean"].get(c)) for c in cols))
+            console.print(t)
+
+
+SHORT = {"dice": "Dice", "iou": "IoU", "sensitivity": "Sen", "specificity": "Spe", "precision": "Prec", "hd95": "HD95",
+         "mae": "MAE", "s_measure": "Sα", "e_measure": "Eφ", "mean_dice": "mDice", "mean_iou": "mIoU",
+         "mean_sensitivity": "mSen", "mean_specificity": "mSpe", "mean_precision": "mPrec", "mean_e_measure": "mEφ",
+         "max_dice": "maxDice"}
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float) and not math.isfinite(v):
+        return "nan"
+    return f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def _json_safe(obj):
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _json_safe(obj.tolist())
+    if isinstance(obj, (float, np.floating)):
+        return None if not math.isfinite(float(obj)) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def _csv(rows: list[dict]) -> str:
+    if not rows:
+        return ""
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: r.get(k, "") for k in keys})
+    return buf.getvalue()
+
+
+# ---------------------------------------------------------------------- predictions
+def predict_probabilities(model, image: np.ndarray, device="cpu") -> dict[str, np.ndarray]:
+    """Target probability maps at the image's size: resize to the model's training size,
+    infer, upsample the logits bilinearly to the image size, then sigmoid/softmax."""
+    import torch
+    import torch.nn.functional as F
+
+    meta = getattr(model, "metadata", {}) or {}
+    task, size = meta.get("task"), meta.get("input_size")
+    if task is None or size is None:
+        raise ModelError("model metadata lacks 'task'/'input_size' (was it exported by covidseg train?)")
+    x = torch.from_numpy(resize_image(image, int(size)).astype(np.float32) / 255.0)[None, None].to(device)
+    with torch.no_grad():
+        logits = model(x).float()
+        logits = F.interpolate(logits, size=image.shape, mode="bilinear", align_corners=False)
+        probs = torch.sigmoid(logits) if meta.get("activation", "sigmoid") == "sigmoid" else torch.softmax(logits, 1)
+    return derived_probabilities(task, probs[0].cpu().numpy())
+
+
+def masks_from_probabilities(task: str, probs: dict[str, np.ndarray], threshold: float) -> dict[str, np.ndarray]:
+    """Binary masks as users get them: infection = p(infection) > threshold; lesion type = the
+    likelier of GGO / consolidation inside it; lung = p(lung) > 0.5 (threshold for the lung
+    task) and always containing the infection."""
+    out: dict[str, np.ndarray] = {}
+    if "infection" in probs:
+        inf = probs["infection"] > threshold
+        out["infection"] = inf
+        if "ggo" in probs:
+            ggo_wins = probs["ggo"] >= probs["consolidation"]
+            out["ggo"] = inf & ggo_wins
+            out["consolidation"] = inf & ~ggo_wins
+    if "lung" in probs:
+        lung = probs["lung"] > (threshold if task == "lung" else 0.5)
+        out["lung"] = lung | out["infection"] if "infection" in out else lung
+    return out
+
+
+def _load_prediction_maps(pred_dir: Path, name: str, targets: list[str], shape) -> dict[str, np.ndarray]:
+    out = {}
+    for target in targets:
+        folder = pred_dir / target if (pred_dir / target).is_dir() else pred_dir
+        path = _find_mask(folder.parent, folder.name, name) if folder != pred_dir else next(
+            (p for p in (pred_dir / f"{name}{s}" for s in (".png", ".bmp", ".tif", ".jpg")) if p.is_file()), None)
+        if path is None:
+            raise FileMissingError(f"no predicted {target} map for image {name}", folder)
+        m = _read_2d(path).astype(np.float64)
+        if m.ndim != 2:
+            raise InputError(f"expected a 2-D map, got shape {m.shape}", path)
+        m = m / 255.0 if m.max(initial=0) > 1 else m
+        if m.shape != shape:  # the reference resizes maps to the ground-truth size
+            from PIL import Image
+
+            m = np.asarray(Image.fromarray(m.astype(np.float32)).resize(shape[::-1], Image.BILINEAR), np.float64)
+        out[target] = m
+    return out
+
+
+def evaluate(
+    split: str | Path,
+    *,
+    model=None,
+    predictions: str | Path | None = None,
+    targets: list[str] | None = None,
+    threshold: float | None = None,
+    quantize: bool = True,
+    device: str = "cpu",
+    out: str | Path | None = None,
+    progress=None,
+) -> EvaluationResult:
+    """Evaluate a model (folder or loaded network) or a folder of predicted maps on ``split``.
+
+    ``predictions``: one PNG per image named like the ground truth, either directly in the
+    folder (infection maps) or in ``infection/``, ``ggo/``, ``consolidation/``, ``lung/``
+    subfolders; 8-bit values are read as probabilities (/255). ``threshold`` defaults to the
+    model's metadata ``threshold`` (0.5 for prediction folders). ``quantize`` rounds the
+    normalised map to 8 bits as the reference's PNG round-trip does.
+    """
+    split = Path(split)
+    if (model is None) == (predictions is None):
+        raise ValueError("give exactly one of model= or predictions=")
+    gts = load_ground_truth(split)
+    available = [t for t in TARGETS if all(t in g.masks for g in gts)]
+    task = None
+    if model is not None:
+        if isinstance(model, (str, Path)):
+            from covidseg.models import load_pretrained
+
+            source = str(model)
+            model = load_pretrained(model, device=device)
+        else:
+            source = type(model).__name__
+        model.eval()
+        task = model.metadata.get("task")
+        answerable = list(targets_for(task))
+        thr = float(threshold if threshold is not None else model.metadata.get("threshold", 0.5))
+    else:
+        pred_dir = Path(predictions)
+        if not pred_dir.is_dir():
+            raise FileMissingError("predictions folder does not exist", pred_dir)
+        source = str(pred_dir)
+        subs = [t for t in TARGETS if (pred_dir / t).is_dir()]
+        answerable = subs or ["infection"]
+        thr = float(0.5 if threshold is None else threshold)
+    if not 0 <= thr <= 1:
+        raise ValueError(f"threshold must be in [0, 1], got {thr}")
+    chosen = [t for t in TARGETS if t in answerable and t in available and (targets is None or t in targets)]
+    if targets is not None:
+        missing = [t for t in targets if t not in chosen]
+        if missing:
+            raise InputError(f"cannot evaluate target(s) {missing}: the model/predictions answer {answerable}, "
+                             f"the split has masks for {available}", split)
+    if not chosen:
+        raise InputError(f"nothing to evaluate: the model/predictions answer {answerable}, the split has masks for {available}", split)
+
+    rows_b: dict[str, list] = {t: [] for t in chosen}
+    imgs_p: dict[str, list] = {t: [] for t in chosen}
+    for i, gt in enumerate(gts):
+        if model is not None:
+            probs = predict_probabilities(model, gt.image, device)
+            masks = masks_from_probabilities(task, probs, thr)
+        else:
+            probs = _load_prediction_maps(pred_dir, gt.name, chosen, gt.image.shape)
+            masks = {t: p > thr for t, p in probs.items()}
+        for t in chosen:
+            rows_b[t].append({"name": gt.name, **binary_metrics(masks[t], gt.masks[t])})
+            imgs_p[t].append(published_image(probs[t], gt.masks[t], quantize=quantize))
+        if progress:
+            progress(i + 1, len(gts))
+
+    res = EvaluationResult(str(split), source, task, thr, [g.name for g in gts])
+    for t in chosen:
+        res.binary[t] = {"mean": summarize_binary(rows_b[t]), "per_image": rows_b[t]}
+        per = [{"name": g.name, **{f"mean_{k}": float(np.mean(im["curves"][k])) for k in CURVE_KEYS},
+                "s_measure": im["s_measure"], "mae": im["mae"]} for g, im in zip(gts, imgs_p[t])]
+        curves = {k: np.mean([im["curves"][k] for im in imgs_p[t]], axis=0).tolist() for k in CURVE_KEYS}
+        res.published[t] = {"mean": published_summary(imgs_p[t]), "per_image": per,
+                            "curves": {"thresholds": thresholds().tolist(), **curves}}
+    if out is not None:
+        res.write(out)
+    return res
