@@ -165,3 +165,38 @@ def test_itk_mask_formats_keep_the_geometry(ct64_dicom, suffix, tmp_path):
     assert back.kind in ("nrrd", "metaimage") and back.source == out_path
     np.testing.assert_array_equal(back.array, mask.astype(np.float32))
     np.testing.assert_allclose(back.affine, img.affine, atol=1e-4)
+
+
+def test_oblique_qform_only_nifti_round_trips(tmp_path):
+    """A rotated (oblique) volume whose geometry is only in the qform: header kept exactly."""
+    theta = np.deg2rad(20)
+    rot = np.array([[np.cos(theta), -np.sin(theta), 0], [np.sin(theta), np.cos(theta), 0], [0, 0, 1]])
+    affine = np.eye(4)
+    affine[:3, :3] = rot @ np.diag([-0.8, 0.8, 2.5])  # columns toward ~L, ~A, S
+    affine[:3, 3] = [50, -60, 10]
+    data = np.random.default_rng(3).integers(-1000, 400, (6, 7, 8)).astype(np.int16)
+    src = nib.Nifti1Image(data, None)
+    src.set_qform(affine, code=1)
+    src.set_sform(None, code=0)
+    nib.save(src, tmp_path / "oblique.nii.gz")
+    img = read_image(tmp_path / "oblique.nii.gz")
+    assert img.orientation == ("S", "P", "L")
+    assert img.array.shape == (8, 7, 6)
+    np.testing.assert_allclose(img.spacing, (2.5, 0.8, 0.8), rtol=1e-5)
+    out = nib.load(write_mask((img.array > 0).astype(np.uint8), img, tmp_path / "m.nii.gz"))
+    assert out.header["sform_code"] == 0 and out.header["qform_code"] == 1
+    np.testing.assert_allclose(out.affine, nib.load(tmp_path / "oblique.nii.gz").affine, atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(out.dataobj), (data > 0).astype(np.uint8))
+
+
+def test_scaled_nifti_reads_in_hu_and_mask_is_unscaled(tmp_path):
+    hu = np.random.default_rng(4).integers(-1024, 2000, (5, 6, 7)).astype(np.float32)
+    src = nib.Nifti1Image((hu + 1024).astype(np.uint16), np.diag([-1.0, -1.0, 2.0, 1.0]))  # L, P, S
+    src.header.set_slope_inter(1.0, -1024.0)
+    nib.save(src, tmp_path / "scaled.nii.gz")
+    img = read_image(tmp_path / "scaled.nii.gz")
+    assert img.is_hu
+    np.testing.assert_array_equal(img.array, hu.transpose(2, 1, 0))
+    out = nib.load(write_mask(np.ones(img.array.shape, np.uint8), img, tmp_path / "m.nii.gz"))
+    assert out.get_data_dtype() == np.uint8
+    assert np.all(np.asarray(out.dataobj) == 1) and out.get_fdata().max() == 1.0
