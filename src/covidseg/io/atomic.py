@@ -55,7 +55,8 @@ def atomic_write(path: str | os.PathLike, *, fsync: bool = True) -> Iterator[Pat
     (``0o666 & ~umask``, or the mode of the file it replaces) and renamed over ``path``
     with :func:`os.replace` (atomic on POSIX and Windows within one file system). If the
     block raises, the temporary file is deleted and the exception propagates; ``path`` is
-    untouched. Missing parent folders are created.
+    untouched. Missing parent folders are created. Only for single-file formats: a writer
+    that adds a companion file (``.mhd`` + ``.raw``, ``.nhdr``) would leave it behind.
 
     >>> with atomic_write("out/mask.nii.gz") as tmp:
     ...     nibabel.save(img, tmp)
