@@ -8,6 +8,7 @@ reorientation the reader applied.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,7 +97,17 @@ def write_dicom_seg(pred: "Prediction", path: Path) -> Path:
         )
         for n, (label, _, category, prop_type) in enumerate(segments, start=1)
     ]
-    seg = hd.seg.Segmentation(
+    with warnings.catch_warnings():
+        # highdicom warns about single-component patient names copied from the source.
+        warnings.simplefilter("ignore", UserWarning)
+        seg = _segmentation(hd, sources, frames, descriptions)
+    with atomic_write(path) as tmp:
+        seg.save_as(tmp)
+    return path
+
+
+def _segmentation(hd, sources, frames, descriptions):
+    return hd.seg.Segmentation(
         source_images=sources,
         pixel_array=frames.astype(np.uint8),
         segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
@@ -112,6 +123,3 @@ def write_dicom_seg(pred: "Prediction", path: Path) -> Path:
         series_description="covidseg lung and lesion segmentation",
         omit_empty_frames=False,
     )
-    with atomic_write(path) as tmp:
-        seg.save_as(tmp)
-    return path

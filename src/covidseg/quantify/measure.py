@@ -141,7 +141,7 @@ def measure(
         else:
             slice_size, slice_unit = 1.0, "pixels"
         slice_lesion = [float(c) * slice_size for c in counts]
-        if sides is not None and head is not None:
+        if sides is not None and head is not None and whole.lung > 0:
             sev = _with_zones(sev, lung, lesion, sides, orientation, severity)
     return Measurements(unit, None if spacing is None else tuple(map(float, spacing)), whole, right, left, sev,
                         slice_lesion, slice_unit)

@@ -1,0 +1,86 @@
+"""The Python API: model discovery/assignment, separate vs combined models, result contents."""
+
+import json
+
+import numpy as np
+import pytest
+
+from covidseg.errors import ModelError
+from covidseg.inference import Segmenter
+from covidseg.inference.models import assign, discover, load_models
+
+
+def test_separate_models_from_a_folder_of_folders(tiny_separate, semiseg):
+    seg = Segmenter(tiny_separate)
+    assert {k: m.task for k, m in seg.assignment.items()} == {"lung": "lung", "lesion": "lesion", "classes": "classes"}
+    src = sorted((semiseg / "test" / "images").glob("*.jpg"))[0]
+    pred = seg.predict(src)
+    assert pred.lung.shape == pred.lesion.shape == pred.image.shape
+    assert not (pred.lesion & ~pred.lung).any()  # lesions only inside the lung
+    assert set(np.unique(pred.classes)) <= {0, 1, 2}
+    assert ((pred.classes > 0) == pred.lesion).all()
+    assert set(pred.probabilities) == {"lung", "lesion", "ggo", "consolidation"}
+    assert all(p.dtype == np.uint8 and p.shape == pred.image.shape for p in pred.probabilities.values())
+    assert len(pred.models) == 3 and pred.lung_source == "model"
+
+
+def test_one_all_model_gives_everything(tiny_all):
+    seg = Segmenter(tiny_all)
+    assert {m.task for m in seg.assignment.values()} == {"all"} and len(seg.models) == 1
+
+
+def test_predict_accepts_ctimage_and_keeps_probabilities_optional(tiny_all, ct_examples):
+    from covidseg.io import read_image
+
+    img = read_image(ct_examples / "cip-ct64.nii.gz")
+    pred = Segmenter(tiny_all, keep_probabilities=False, batch_size=3).predict(img)
+    assert pred.probabilities == {} and pred.lung.shape == img.shape
+    assert pred.measurements.severity.zone_total is not None
+    report = pred.report()
+    json.dumps(report)  # serialisable
+    assert report["input"]["spacing_mm"] == pytest.approx(list(img.spacing))
+
+
+def test_progress_callback_reaches_total(tiny_all, ct_examples):
+    seen = []
+    Segmenter(tiny_all, batch_size=16).predict(ct_examples / "cip-ct64.nii.gz", progress=lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1][0] == seen[-1][1] and all(b[0] > a[0] for a, b in zip(seen, seen[1:]))
+
+
+@pytest.mark.parametrize(
+    "meta, message",
+    [({"task": "liver"}, "task"), ({"task": "all", "labels": ["a", "b"]}, "labels"),
+     ({"task": "lesion", "threshold": 1.5}, "threshold"), ({"task": "lesion", "activation": "relu"}, "activation")],
+)
+def test_bad_metadata_is_a_model_error(tmp_path, meta, message, make_tiny):
+    task = meta["task"] if meta["task"] in ("all", "lesion") else "lesion"
+    folder = make_tiny(tmp_path / "m", task)
+    cfg = json.loads((folder / "config.json").read_text())
+    cfg["metadata"].update(meta)
+    if "labels" not in meta and meta["task"] == "liver":
+        cfg["metadata"].pop("labels")
+    (folder / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match=message):
+        load_models(discover(folder))
+
+
+def test_missing_output_and_duplicate_task(tmp_path, make_tiny):
+    lung = load_models([make_tiny(tmp_path / "lung", "lung")])
+    with pytest.raises(ModelError, match="no model predicts 'lesion'"):
+        assign(lung, {"lesion"})
+    two = load_models([make_tiny(tmp_path / "a", "lesion"), make_tiny(tmp_path / "b", "lesion", seed=1)])
+    with pytest.raises(ModelError, match="two models"):
+        assign(two, {"lesion"})
+
+
+def test_not_a_model_folder(tmp_path):
+    with pytest.raises(ModelError, match="no config.json"):
+        discover(tmp_path)
+    with pytest.raises(ModelError, match="does not exist"):
+        discover(tmp_path / "nope")
+
+
+def test_lung_only_on_plain_image_needs_a_model(semiseg):
+    src = sorted((semiseg / "test" / "images").glob("*.jpg"))[0]
+    with pytest.raises(Exception, match="HU|Hounsfield"):
+        Segmenter(tasks=("lung",), lung_method="hu").predict(src)
