@@ -25,7 +25,6 @@ __all__ = [
     "LPS_TO_RAS",
     "to_canonical",
     "from_canonical",
-    "identity_native",
     "geometry_fields",
     "itk_to_affine",
 ]
@@ -58,7 +57,7 @@ def to_canonical(raw: np.ndarray, affine: np.ndarray, header=None, reorient: boo
     if reorient:
         ornt = ornt_transform(io_orientation(affine), _XYZ_TARGET)
     else:
-        ornt = np.array([[0, 1], [1, 1], [2, 1]], dtype=float)
+        ornt = _ornt_identity()
     xyz = apply_orientation(raw, ornt)
     array = np.ascontiguousarray(xyz.transpose(2, 1, 0))
     native = NativeGeometry(tuple(int(s) for s in raw.shape), affine.copy(), ornt, header)
@@ -91,11 +90,6 @@ def _invert(ornt: np.ndarray) -> np.ndarray:
     for n, (axis, flip) in enumerate(np.asarray(ornt)):
         inv[int(axis)] = (n, flip)
     return inv
-
-
-def identity_native(shape_xyz, affine) -> NativeGeometry:
-    return NativeGeometry(tuple(int(s) for s in shape_xyz), np.asarray(affine, float),
-                          _ornt_identity(), None)
 
 
 def geometry_fields(native: NativeGeometry) -> dict:

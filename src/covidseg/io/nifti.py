@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import nibabel as nib
@@ -12,8 +11,6 @@ from covidseg.errors import CovidsegError, UnreadableFileError, UnsupportedForma
 from covidseg.io._common import check_array, looks_like_hu, squeeze_to_3d
 from covidseg.io.geometry import geometry_fields, to_canonical
 from covidseg.io.image import CTImage
-
-log = logging.getLogger("covidseg.io")
 
 __all__ = ["read_nifti"]
 
@@ -41,9 +38,7 @@ def read_nifti(path: Path) -> CTImage:
         raise UnsupportedFormatError(f"NIfTI data type {dtype} (RGB/complex) is not supported", path)
     shape3 = squeeze_to_3d(img.shape, path, "NIfTI image")
     try:
-        raw = np.asarray(img.dataobj, dtype=np.float32) if dtype.kind == "f" else img.get_fdata(
-            dtype=np.float32
-        )
+        raw = img.get_fdata(dtype=np.float32)  # applies scl_slope/scl_inter
     except MemoryError:
         raise
     except Exception as exc:  # truncated gzip: EOFError, zlib.error, OSError, ValueError ...
