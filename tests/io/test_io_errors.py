@@ -254,3 +254,25 @@ def test_series_argument_matching_nothing_in_an_image_folder(tmp_path):
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "1.png")
     with pytest.raises(ConfigError):
         read_image(tmp_path, series="2")
+
+
+def test_degenerate_geometry(tmp_path):
+    img = nib.Nifti1Image(np.full((3, 4, 5), -1000, np.int16), np.eye(4))
+    hdr = img.header
+    hdr["srow_x"], hdr["srow_y"], hdr["srow_z"] = [1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0]  # x twice
+    hdr["sform_code"] = 1
+    bad = tmp_path / "flat.nii.gz"
+    nib.save(nib.Nifti1Image(img.dataobj, None, hdr), bad)
+    with pytest.raises(UnreadableFileError, match="degenerate") as info:
+        read_image(bad)
+    _check(info, bad)
+    # ITK refuses such a MetaImage itself: still the same typed error
+    mha = tmp_path / "flat.mha"
+    mha.write_bytes(
+        b"ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n"
+        b"TransformMatrix = 1 0 0 1 0 0 0 0 1\nOffset = 0 0 0\nElementSpacing = 1 1 1\n"
+        b"DimSize = 5 4 3\nElementType = MET_SHORT\nElementDataFile = LOCAL\n" + bytes(120)
+    )
+    with pytest.raises(UnreadableFileError) as info:
+        read_image(mha)
+    _check(info, mha)

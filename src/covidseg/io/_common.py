@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from covidseg.errors import DimensionError, NonFiniteError
+from covidseg.errors import DimensionError, NonFiniteError, UnreadableFileError
 
 #: Below this minimum a volume of unknown unit is taken to be in Hounsfield units: CT in HU
 #: always contains air (about -1000 HU), while intensity images have no negative values.
@@ -53,3 +53,12 @@ def squeeze_to_3d(shape: tuple[int, ...], path: Path, what: str) -> tuple[int, .
     while len(dims) < 3:
         dims.append(1)
     return tuple(dims)
+
+
+def check_affine(affine: np.ndarray, path: Path) -> None:
+    """Refuse a voxel-to-world matrix that cannot place voxels (zero spacing, NaN, collinear axes)."""
+    affine = np.asarray(affine, dtype=float)
+    if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
+        raise UnreadableFileError(
+            "the voxel-to-world geometry is degenerate (zero or non-finite spacing, collinear axes)", path
+        )

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from covidseg.errors import CovidsegError, UnreadableFileError, UnsupportedFormatError
-from covidseg.io._common import check_array, looks_like_hu, squeeze_to_3d
+from covidseg.io._common import check_affine, check_array, looks_like_hu, squeeze_to_3d
 from covidseg.io.atomic import full_suffix
 from covidseg.io.geometry import geometry_fields, itk_to_affine, to_canonical
 from covidseg.io.image import CTImage
@@ -58,6 +58,7 @@ def read_itk(path: Path) -> CTImage:
         raise UnreadableFileError(f"not a readable {kind} file ({reason.strip()})", path) from exc
     check_array(raw, path)
     affine = itk_to_affine(origin, spacing, d.reshape(-1))
+    check_affine(affine, path)
     array, native = to_canonical(raw, affine)
     geo = geometry_fields(native)
     metadata = {

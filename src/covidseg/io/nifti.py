@@ -8,7 +8,7 @@ import nibabel as nib
 import numpy as np
 
 from covidseg.errors import CovidsegError, UnreadableFileError, UnsupportedFormatError
-from covidseg.io._common import check_array, looks_like_hu, squeeze_to_3d
+from covidseg.io._common import check_affine, check_array, looks_like_hu, squeeze_to_3d
 from covidseg.io.geometry import geometry_fields, to_canonical
 from covidseg.io.image import CTImage
 
@@ -45,6 +45,7 @@ def read_nifti(path: Path) -> CTImage:
         raise UnreadableFileError(f"cannot read the voxel data, the file may be truncated ({exc})", path) from exc
     raw = raw.reshape(shape3)
     check_array(raw, path)
+    check_affine(img.affine, path)
     array, native = to_canonical(raw, img.affine, header=img.header.copy())
     geo = geometry_fields(native)
     hdr = img.header
