@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from covidseg.io import find_cases, read_case, safe_name
+from covidseg.io import find_cases, read_case, read_image, safe_name
 
 
 def _png(path, size=(4, 5), value=0):
@@ -83,3 +83,20 @@ def test_name_clashes_get_a_suffix(tmp_path):
 ])
 def test_safe_names(raw, safe):
     assert safe_name(raw) == safe
+
+
+def test_read_image_on_a_folder_with_one_case_below(tmp_path, ct64_dicom):
+    shutil.copytree(ct64_dicom, tmp_path / "patient" / "study" / "CT")
+    img = read_image(tmp_path)
+    assert img.kind == "dicom-series" and img.array.shape == (79, 64, 64)
+
+
+def test_read_image_on_a_folder_of_several_volumes_points_to_find_cases(tmp_path):
+    from covidseg.errors import UnsupportedFormatError
+
+    _nii(tmp_path / "a.nii.gz")
+    _nii(tmp_path / "b.nii.gz")
+    with pytest.raises(UnsupportedFormatError, match="find_cases"):
+        read_image(tmp_path)
+    _nii(tmp_path / "only" / "c.nii.gz")
+    assert read_image(tmp_path / "only").kind == "nifti"

@@ -72,3 +72,14 @@ def test_padding_value_becomes_air(chest512, tmp_path):
     assert np.all(img.array[padded] == -1024)
     np.testing.assert_array_equal(img.array[~padded], raw[~padded] - 1024.0)
     assert img.metadata["padding_pixels"] == int(padded.sum())
+
+
+def test_2d_nrrd_is_a_one_slice_volume(tmp_path):
+    data = (np.arange(20, dtype=np.int16).reshape(4, 5) * 10) - 1000  # (rows, columns)
+    image = sitk.GetImageFromArray(data)
+    image.SetSpacing((0.5, 0.6))
+    sitk.WriteImage(image, str(tmp_path / "slice.nrrd"))
+    img = read_image(tmp_path / "slice.nrrd")
+    assert img.array.shape == (1, 4, 5)
+    np.testing.assert_array_equal(img.array[0], data)  # LPS identity: rows P, columns L already
+    np.testing.assert_allclose(img.spacing, (1.0, 0.6, 0.5))
