@@ -1,0 +1,59 @@
+"""``covidseg gui``: open the desktop application (optionally with an image)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from covidseg.errors import ConfigError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("input", nargs="?", metavar="INPUT",
+                        help="image, folder of slices, NIfTI volume or DICOM series to open at start")
+    parser.add_argument("--model", metavar="FOLDER",
+                        help="model folder (or folder of model folders) for this session "
+                             "(default: the Preferences setting, else the shipped weights)")
+    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N for this session")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch for this session")
+    parser.add_argument("--lang", choices=["system", "en", "zh_CN"], default=None,
+                        help="interface language (default: the saved choice, else the system locale)")
+    parser.add_argument("--settings", metavar="FILE", default=None,
+                        help="INI file for preferences instead of the per-user one")
+
+
+def _check_display() -> None:
+    # Without a display Qt aborts the whole process with a C++ fatal error; say it in one line.
+    if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM"):
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            raise ConfigError("no display found (DISPLAY/WAYLAND_DISPLAY unset); run covidseg gui on a desktop, "
+                              "under xvfb-run, or with QT_QPA_PLATFORM=offscreen")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads must be >= 1, got {args.threads}")
+    if args.device is not None and not (args.device == "cpu" or args.device.startswith("cuda")
+                                        or args.device == "mps"):
+        raise ConfigError(f"--device must be cpu, cuda[:N] or mps, got {args.device!r}")
+    _check_display()
+    from PySide6.QtWidgets import QApplication
+
+    from covidseg import __version__
+    from covidseg.gui import settings as st
+    from covidseg.gui.app import MainWindow, install_translator
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("covidseg")
+    app.setOrganizationName("covidseg")
+    app.setApplicationVersion(__version__)
+    store = st.open_settings(args.settings)
+    prefs = st.load(store)
+    language = args.lang or prefs.language
+    translator = install_translator(app, language)  # noqa: F841 - must outlive the window
+    window = MainWindow(store, model=args.model, device=args.device, threads=args.threads)
+    window.show()
+    if args.input:
+        window.open_path(args.input)
+    return int(app.exec())
