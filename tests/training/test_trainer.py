@@ -211,3 +211,35 @@ def test_semi_supervised_pseudo_epochs(split, tmp_path):
     assert [r["pseudo"] for r in res.history] == [1, 0]
     info = json.loads((tmp_path / "r" / "run.json").read_text())
     assert info["n_pseudo"] == 6 and info["unlabeled_sha256"]
+
+
+def test_ctrl_c_saves_a_checkpoint_and_stops_cleanly(split, tmp_path):
+    import os
+    import signal
+
+    t = Trainer(cfg(split, tmp_path / "r", task="lesion", epochs=3, steps_per_epoch=2, export=False), verbose=False)
+    calls = {"n": 0}
+    orig = SegLoss.forward  # the criterion is created inside fit(): patch the class
+
+    def forward_then_sigint(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered to our handler
+        return orig(self, *a, **k)
+
+    SegLoss.forward = forward_then_sigint
+    try:
+        res = t.fit()
+    finally:
+        SegLoss.forward = orig
+    assert res.status == "interrupted"
+    ck = load_checkpoint(tmp_path / "r" / "checkpoints" / "last.pt")
+    assert (ck["epoch"], ck["step_in_epoch"], ck["global_step"]) == (1, 1, 3)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_loader_workers_do_not_change_the_run(split, tmp_path):
+    kw = dict(task="lesion", epochs=1, steps_per_epoch=3, export=False)
+    a = Trainer(cfg(split, tmp_path / "a", num_workers=0, **kw), verbose=False).fit()
+    b = Trainer(cfg(split, tmp_path / "b", num_workers=2, **kw), verbose=False).fit()
+    assert a.history[0]["train_loss"] == b.history[0]["train_loss"]

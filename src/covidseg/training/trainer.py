@@ -402,6 +402,7 @@ class Trainer:
             batch_sampler=[[(i, epoch) for i in b] for b in batches[self.step_in_epoch :]],
             num_workers=cfg.num_workers,
             pin_memory=self.device.type == "cuda",
+            worker_init_fn=_ignore_sigint if cfg.num_workers else None,
         )
         self.model.train()
         t_last = time.perf_counter()
@@ -587,6 +588,12 @@ def _lr_lambda(cfg: TrainConfig, warmup: int, total: int):
         return 1.0
 
     return f
+
+
+def _ignore_sigint(_worker_id: int) -> None:
+    # Ctrl-C reaches the whole process group: workers must not die before the main process
+    # has saved its checkpoint.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def threading_main() -> bool:
