@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QLocale, QSettings, QThread, QTranslator, Qt, QTimer, Slot
+from PySide6.QtCore import QLocale, QSettings, QThread, QTranslator, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QColor, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QFrame, QGroupBox, QHBoxLayout,
                                QLabel, QMainWindow, QMessageBox, QProgressBar, QSlider, QStyle, QToolButton,
@@ -80,6 +80,9 @@ def _swatch(colour: tuple[int, int, int]) -> QIcon:
 
 
 class MainWindow(QMainWindow):
+    #: a background job ended: (job name "read" | "segment" | "export", outcome "finished" | "failed" | "cancelled")
+    jobFinished = Signal(str, str)
+
     def __init__(self, store: QSettings | None = None, *, model: str | None = None, device: str | None = None,
                  threads: int | None = None):
         super().__init__()
@@ -97,6 +100,7 @@ class MainWindow(QMainWindow):
         self._thread: QThread | None = None
         self._t0 = 0.0
         self.last_export: list[Path] = []
+        self._outcome = ""
 
         self.setWindowTitle("covidseg")
         self.setAcceptDrops(True)
@@ -321,6 +325,7 @@ class MainWindow(QMainWindow):
             self.banner.show_message("warning", self.tr("Please wait: another task is running (or cancel it)."))
             return False
         self._job = job
+        self._outcome = "failed"
         job.progress.connect(self._on_progress)
         job.finished.connect(finished_slot)
         job.failed.connect(self._on_failed)
@@ -348,14 +353,17 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_cancelled(self) -> None:
+        self._outcome = "cancelled"
         self.show_info(self.tr("Cancelled."))
 
     @Slot()
     def _on_done(self) -> None:
+        name = self._job.name if self._job is not None else ""
         self._job = None
         self._thread = None
         self.progress.hide()
         self._update_actions()
+        self.jobFinished.emit(name, self._outcome)
 
     @Slot()
     def cancel(self) -> None:
@@ -400,6 +408,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_opened(self, image) -> None:
+        self._outcome = "finished"
         self.image = image
         self.prediction = None
         self.banner.hide()
@@ -446,6 +455,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_segmented(self, result) -> None:
+        self._outcome = "finished"
         key, seg, pred = result
         self._segmenter, self._segmenter_key = seg, key
         if pred.image is not self.image:  # a new image was opened meanwhile (cannot happen while busy)
@@ -568,6 +578,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_exported(self, written) -> None:
+        self._outcome = "finished"
         self.last_export = [Path(p) for p in written]
         where = ", ".join(str(p) for p in self.last_export[:3]) + (" …" if len(self.last_export) > 3 else "")
         self.show_info(self.tr("Saved %1").replace("%1", where))
