@@ -23,7 +23,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from covidseg.data.tasks import TASKS
     from covidseg.training.config import AMP_MODES, MODELS, SCHEDULES
 
-    parser.formatter_class = argparse.ArgumentDefaultsHelpFormatter
     g = parser.add_argument_group("run")
     g.add_argument("--task", choices=sorted(TASKS), default=None,
                    help="lesion (binary infection), classes (GGO/consolidation), lung, or all (one network for all three) [lesion]")
