@@ -124,20 +124,23 @@ class EvaluationResult:
         return out
 
     def print_table(self, console=None) -> None:
+        """One table per protocol, metrics as rows and targets as columns (fits 80 columns)."""
         from rich.console import Console
         from rich.table import Table
 
         console = console or Console()
-        for title, table, cols in (("binary protocol: masks at the operating threshold", self.binary, BINARY_COLUMNS),
-                                   ("published protocol: COVID-SemiSeg benchmark (Inf-Net evaluation)", self.published, PUBLISHED_COLUMNS)):
+        thr = f" at threshold {self.threshold:.2f}" if self.threshold is not None else ""
+        for title, table, cols in ((f"binary protocol: masks{thr}", self.binary, BINARY_COLUMNS),
+                                   ("published protocol: COVID-SemiSeg benchmark (Inf-Net evaluation code)", self.published, PUBLISHED_COLUMNS)):
             if not table:
                 continue
-            t = Table(title=f"{title} — {len(self.names)} images")
-            t.add_column("target", no_wrap=True)
+            console.print(f"[bold]{title}[/bold] ({len(self.names)} images)")
+            t = Table()
+            t.add_column("metric", no_wrap=True)
+            for target in table:
+                t.add_column(target, justify="right", no_wrap=True)
             for c in cols:
-                t.add_column(SHORT.get(c, c), justify="right", no_wrap=True)
-            for target, res in table.items():
-                t.add_row(target, *(_fmt(res["mean"].get(c)) for c in cols))
+                t.add_row(SHORT.get(c, c), *(_fmt(res["mean"].get(c)) for res in table.values()))
             console.print(t)
 
 
