@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from PySide6.QtCore import QLocale, QSettings, QThread, QTranslator, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QThread, QTranslator, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QColor, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QFrame, QGroupBox, QHBoxLayout,
                                QLabel, QMainWindow, QMessageBox, QProgressBar, QSlider, QStyle, QToolButton,
@@ -26,17 +26,20 @@ I18N_DIR = Path(__file__).resolve().parent / "i18n"
 IMAGE_FILTER = "CT images (*.nii *.nii.gz *.dcm *.png *.jpg *.jpeg *.nrrd *.nhdr *.mha *.mhd);;All files (*)"
 
 
-def install_translator(app: QApplication, language: str) -> QTranslator | None:
-    """Install the covidseg translation for ``language`` ("system", "en", "zh_CN").
-    Returns the translator (keep a reference) or None when English is used."""
+def install_translator(app: QApplication, language: str) -> list[QTranslator]:
+    """Install covidseg's (and Qt's own, for standard dialogs) translation for ``language``
+    ("system", "en", "zh_CN"). Returns the installed translators (empty for English)."""
     locale = QLocale.system() if language == "system" else QLocale(language)
-    if locale.language() == QLocale.Language.English or language == "en":
-        return None
-    translator = QTranslator(app)
-    if translator.load(locale, "covidseg", "_", str(I18N_DIR)):
-        app.installTranslator(translator)
-        return translator
-    return None
+    if language == "en" or locale.language() == QLocale.Language.English:
+        return []
+    installed = []
+    for name, folder in (("covidseg", str(I18N_DIR)),
+                         ("qtbase", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))):
+        translator = QTranslator(app)
+        if translator.load(locale, name, "_", folder):
+            app.installTranslator(translator)
+            installed.append(translator)
+    return installed
 
 
 class Banner(QFrame):
@@ -70,7 +73,7 @@ class Banner(QFrame):
         self.show()
 
     def text(self) -> str:
-        return self.label.text() if self.isVisible() else ""
+        return "" if self.isHidden() else self.label.text()
 
 
 def _swatch(colour: tuple[int, int, int]) -> QIcon:
@@ -80,7 +83,7 @@ def _swatch(colour: tuple[int, int, int]) -> QIcon:
 
 
 class MainWindow(QMainWindow):
-    #: a background job ended: (job name "read" | "segment" | "export", outcome "finished" | "failed" | "cancelled")
+    # a background job ended: (job name "read" | "segment" | "export", outcome "finished" | "failed" | "cancelled")
     jobFinished = Signal(str, str)
 
     def __init__(self, store: QSettings | None = None, *, model: str | None = None, device: str | None = None,
@@ -109,8 +112,8 @@ class MainWindow(QMainWindow):
         self.banner = Banner()
         self.viewer = ViewerPanel()
         self.viewer.setAcceptDrops(False)
-        self.placeholder = QLabel(self.tr("Open a CT image, a folder of slices, a NIfTI volume or a DICOM series\n"
-                                          "(File ▸ Open, or drop it here)."))
+        self.placeholder = QLabel(self.tr(
+            "Open a CT image, a folder of slices, a NIfTI volume or a DICOM series\n(File ▸ Open, or drop it here)."))
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.placeholder.setStyleSheet("color: palette(mid); font-size: 13pt;")
         central = QWidget()

@@ -51,7 +51,7 @@ def main(args: argparse.Namespace) -> int:
     store = st.open_settings(args.settings)
     prefs = st.load(store)
     language = args.lang or prefs.language
-    translator = install_translator(app, language)  # noqa: F841 - must outlive the window
+    translators = install_translator(app, language)  # noqa: F841 - must outlive the window
     window = MainWindow(store, model=args.model, device=args.device, threads=args.threads)
     window.show()
     if args.input:

@@ -1,0 +1,580 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../app.py" line="116"/>
+        <source>Open a CT image, a folder of slices, a NIfTI volume or a DICOM series
+(File ▸ Open, or drop it here).</source>
+        <translation>打开 CT 图像、切片文件夹、NIfTI 体数据或 DICOM 序列
+（文件 ▸ 打开，或拖放到此处）。</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="145"/>
+        <source>Overlay</source>
+        <translation>叠加显示</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="146"/>
+        <source>Lung outline</source>
+        <translation>肺轮廓</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="147"/>
+        <location filename="../app.py" line="476"/>
+        <source>Ground-glass opacity (GGO)</source>
+        <translation>磨玻璃影 (GGO)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="148"/>
+        <source>Consolidation</source>
+        <translation>实变</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="163"/>
+        <source>Opacity</source>
+        <translation>不透明度</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="177"/>
+        <source>Results</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="201"/>
+        <source>&amp;Open file…</source>
+        <translation>打开文件(&amp;O)…</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="202"/>
+        <source>Open an image, NIfTI volume or DICOM file</source>
+        <translation>打开图像、NIfTI 体数据或 DICOM 文件</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="203"/>
+        <source>Open &amp;folder…</source>
+        <translation>打开文件夹(&amp;F)…</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="204"/>
+        <location filename="../app.py" line="396"/>
+        <source>Open a DICOM series or a folder of slices</source>
+        <translation>打开 DICOM 序列或切片文件夹</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="205"/>
+        <source>&amp;Segment</source>
+        <translation>分割(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="206"/>
+        <source>Segment lung, lesions and lesion types</source>
+        <translation>分割肺、病灶及病灶类型</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="207"/>
+        <source>&amp;Cancel</source>
+        <translation>取消(&amp;C)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="208"/>
+        <source>Stop the running job</source>
+        <translation>停止正在运行的任务</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="209"/>
+        <source>&amp;Report (PDF, HTML, JSON, CSV)…</source>
+        <translation>报告 (PDF, HTML, JSON, CSV)(&amp;R)…</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="210"/>
+        <source>Save the report</source>
+        <translation>保存报告</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="211"/>
+        <source>Current &amp;view as PNG…</source>
+        <translation>当前视图另存为 PNG(&amp;V)…</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="213"/>
+        <source>Masks as &amp;PNG…</source>
+        <translation>掩膜导出为 PNG(&amp;P)…</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="214"/>
+        <source>Masks as &amp;NIfTI…</source>
+        <translation>掩膜导出为 NIfTI(&amp;N)…</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="215"/>
+        <source>Masks as &amp;DICOM-SEG…</source>
+        <translation>掩膜导出为 DICOM-SEG(&amp;D)…</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="217"/>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="218"/>
+        <source>&amp;Preferences…</source>
+        <translation>首选项(&amp;P)…</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="220"/>
+        <source>&amp;Fit to window</source>
+        <translation>适应窗口(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="221"/>
+        <source>Show &amp;original beside the overlay</source>
+        <translation>在叠加图旁显示原图(&amp;O)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="225"/>
+        <source>Previous slice</source>
+        <translation>上一层</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="226"/>
+        <source>Next slice</source>
+        <translation>下一层</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="227"/>
+        <source>&amp;About covidseg</source>
+        <translation>关于 covidseg(&amp;A)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="232"/>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="235"/>
+        <source>Open &amp;recent</source>
+        <translation>最近打开(&amp;R)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="238"/>
+        <source>&amp;Export</source>
+        <translation>导出(&amp;E)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="246"/>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="249"/>
+        <source>&amp;Window preset</source>
+        <translation>窗宽窗位预设(&amp;W)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="250"/>
+        <source>Lung (L -600, W 1500)</source>
+        <translation>肺窗 (L -600, W 1500)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="251"/>
+        <source>Mediastinum (L 40, W 400)</source>
+        <translation>纵隔窗 (L 40, W 400)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="257"/>
+        <source>&amp;Segmentation</source>
+        <translation>分割(&amp;S)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="261"/>
+        <source>Se&amp;ttings</source>
+        <translation>设置(&amp;T)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="263"/>
+        <source>&amp;Language</source>
+        <translation>语言(&amp;L)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="266"/>
+        <source>System default</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="274"/>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="277"/>
+        <source>Main</source>
+        <translation>主工具栏</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="328"/>
+        <source>Please wait: another task is running (or cancel it).</source>
+        <translation>请稍候：另一个任务正在运行（或将其取消）。</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="360"/>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="375"/>
+        <source>Cancelling…</source>
+        <translation>正在取消…</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="390"/>
+        <source>Open CT image</source>
+        <translation>打开 CT 图像</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="410"/>
+        <source>Reading %1</source>
+        <translation>正在读取 %1</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="428"/>
+        <source>Hounsfield units</source>
+        <translation>亨氏单位 (HU)</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="428"/>
+        <source>grey levels</source>
+        <translation>灰度值</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="429"/>
+        <source>Opened %1 (%2, %3, %4)</source>
+        <translation>已打开 %1（%2，%3，%4）</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="442"/>
+        <source>Open an image first.</source>
+        <translation>请先打开图像。</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="457"/>
+        <source>Segmenting</source>
+        <translation>正在分割</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="468"/>
+        <source>Segmented in %1 s</source>
+        <translation>分割完成，用时 %1 秒</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="476"/>
+        <source>Lesion</source>
+        <translation>病灶</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="518"/>
+        <source>Save report</source>
+        <translation>保存报告</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="524"/>
+        <source>Save masks into folder</source>
+        <translation>将掩膜保存到文件夹</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="530"/>
+        <source>Save view</source>
+        <translation>保存视图</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="544"/>
+        <source>Saving report</source>
+        <translation>正在保存报告</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="553"/>
+        <source>Saving masks</source>
+        <translation>正在保存掩膜</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="587"/>
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="607"/>
+        <source>The language changes the next time covidseg starts.</source>
+        <translation>语言将在下次启动 covidseg 时生效。</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="611"/>
+        <source>About covidseg</source>
+        <translation>关于 covidseg</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="612"/>
+        <source>&lt;b&gt;covidseg %1&lt;/b&gt;&lt;br&gt;Finds and measures COVID-19 pneumonia in chest CT.&lt;br&gt;Research software, not a medical device.</source>
+        <translation>&lt;b&gt;covidseg %1&lt;/b&gt;&lt;br&gt;在胸部 CT 中检测并量化 COVID-19 肺炎。&lt;br&gt;科研软件，非医疗器械。</translation>
+    </message>
+</context>
+<context>
+    <name>PreferencesDialog</name>
+    <message>
+        <location filename="../settings.py" line="122"/>
+        <source>Preferences</source>
+        <translation>首选项</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="127"/>
+        <source>shipped models</source>
+        <translation>内置模型</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="128"/>
+        <source>Browse…</source>
+        <translation>浏览…</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="133"/>
+        <source>Model folder:</source>
+        <translation>模型文件夹：</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="141"/>
+        <source>Device:</source>
+        <translation>设备：</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="145"/>
+        <source>automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="147"/>
+        <source>CPU threads:</source>
+        <translation>CPU 线程数：</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="152"/>
+        <source>Slices per batch:</source>
+        <translation>每批层数：</translation>
+    </message>
+    <message>
+        <location filename="../settings.py" line="160"/>
+        <source>Choose a model folder</source>
+        <translation>选择模型文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>ResultsPanel</name>
+    <message>
+        <location filename="../results.py" line="20"/>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="21"/>
+        <source>mild</source>
+        <translation>轻度</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="22"/>
+        <source>moderate</source>
+        <translation>中度</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="23"/>
+        <source>severe</source>
+        <translation>重度</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="42"/>
+        <source>Lesion area per slice; click to show that slice</source>
+        <translation>每层病灶面积；点击可跳转到该层</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="93"/>
+        <source>no per-slice data</source>
+        <translation>无逐层数据</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="124"/>
+        <source>slice (inferior → superior), area per slice in %1</source>
+        <translation>层面（足侧 → 头侧），每层面积，单位 %1</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="149"/>
+        <source>Lung</source>
+        <translation>肺</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="149"/>
+        <source>Lesion</source>
+        <translation>病灶</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="150"/>
+        <source>GGO</source>
+        <translation>磨玻璃影</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="150"/>
+        <source>Consolidation</source>
+        <translation>实变</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="151"/>
+        <source>Lesion % of lung</source>
+        <translation>病灶占肺 %</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="151"/>
+        <source>GGO % of lung</source>
+        <translation>磨玻璃影占肺 %</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="152"/>
+        <source>Consolidation % of lung</source>
+        <translation>实变占肺 %</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="153"/>
+        <source>Both lungs</source>
+        <translation>双肺</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="153"/>
+        <source>Right</source>
+        <translation>右肺</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="153"/>
+        <source>Left</source>
+        <translation>左肺</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="166"/>
+        <source>Lesion per slice</source>
+        <translation>逐层病灶</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="171"/>
+        <source>Severity</source>
+        <translation>严重程度</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="186"/>
+        <source>not segmented</source>
+        <translation>未分割</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="213"/>
+        <source>Volumes in mL from the voxel spacing.</source>
+        <translation>体积按体素间距计算，单位 mL。</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="214"/>
+        <source>Areas in mm² from the pixel spacing.</source>
+        <translation>面积按像素间距计算，单位 mm²。</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="215"/>
+        <source>No pixel spacing is known for this image: areas are pixel counts.</source>
+        <translation>该图像没有像素间距信息：面积为像素数。</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="216"/>
+        <source>No voxel spacing is known: volumes are voxel counts.</source>
+        <translation>没有体素间距信息：体积为体素数。</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="221"/>
+        <source>no lung found</source>
+        <translation>未找到肺</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="231"/>
+        <source>Lesion: %1 of lung</source>
+        <translation>病灶：占肺 %1</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="233"/>
+        <source>MosMed grade: %1</source>
+        <translation>MosMed 分级：%1</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="235"/>
+        <source>Zone score: %1 / 24</source>
+        <translation>分区评分：%1 / 24</translation>
+    </message>
+</context>
+<context>
+    <name>ViewerPanel</name>
+    <message>
+        <location filename="../viewer.py" line="138"/>
+        <source>Original. Wheel: slices, Ctrl+wheel: zoom, drag: pan, double-click: fit</source>
+        <translation>原图。滚轮：翻层，Ctrl+滚轮：缩放，拖动：平移，双击：适应窗口</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="139"/>
+        <source>Segmentation overlay. Wheel: slices, Ctrl+wheel: zoom, drag: pan</source>
+        <translation>分割叠加图。滚轮：翻层，Ctrl+滚轮：缩放，拖动：平移</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="141"/>
+        <source>Original</source>
+        <translation>原图</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="142"/>
+        <source>Segmentation</source>
+        <translation>分割结果</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="161"/>
+        <source>Lung</source>
+        <translation>肺窗</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="162"/>
+        <source>Mediastinum</source>
+        <translation>纵隔窗</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="163"/>
+        <source>Custom</source>
+        <translation>自定义</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="173"/>
+        <source>L</source>
+        <translation>窗位</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="174"/>
+        <source>W</source>
+        <translation>窗宽</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="183"/>
+        <source>Window:</source>
+        <translation>窗：</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="290"/>
+        <source>Slice %1 / %2</source>
+        <translation>第 %1 / %2 层</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="352"/>
+        <source>(%1, %2)  %3 HU</source>
+        <translation>(%1, %2)  %3 HU</translation>
+    </message>
+    <message>
+        <location filename="../viewer.py" line="352"/>
+        <source>(%1, %2)  value %3</source>
+        <translation>(%1, %2)  值 %3</translation>
+    </message>
+</context>
+</TS>
