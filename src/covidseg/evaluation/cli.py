@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="binary-protocol operating point (default: the model's metadata threshold, 0.5 for maps)")
     parser.add_argument("--no-quantize", dest="quantize", action="store_false",
                         help="published protocol without the 8-bit rounding of the reference's PNG round-trip")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    parser.add_argument("--device", default="cpu", help="cpu, auto, cuda, cuda:1 ...")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -35,9 +35,12 @@ def main(args: argparse.Namespace) -> int:
             raise ConfigError(f"--targets: unknown target(s) {bad} (choose from {list(TARGETS)})")
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise ConfigError(f"--threshold: must be in [0, 1] (got {args.threshold})")
+    from covidseg.training.trainer import resolve_device
+
+    device = str(resolve_device(args.device))  # ConfigError naming --device if CUDA is absent
     console = Console(stderr=False)
     result = evaluate(args.data, model=args.model, predictions=args.predictions, targets=targets,
-                      threshold=args.threshold, quantize=args.quantize, device=args.device, out=args.out)
+                      threshold=args.threshold, quantize=args.quantize, device=device, out=args.out)
     result.print_table(console)
     if args.out:
         console.print(f"results written to {args.out}/ (results.json, summary.csv, per_image.csv, results.md)")
