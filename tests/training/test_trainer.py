@@ -243,3 +243,17 @@ def test_loader_workers_do_not_change_the_run(split, tmp_path):
     a = Trainer(cfg(split, tmp_path / "a", num_workers=0, **kw), verbose=False).fit()
     b = Trainer(cfg(split, tmp_path / "b", num_workers=2, **kw), verbose=False).fit()
     assert a.history[0]["train_loss"] == b.history[0]["train_loss"]
+
+
+def test_cli_resume_extends_a_finished_run(split, tmp_path):
+    from covidseg.cli import main
+
+    run = tmp_path / "r"
+    args = ["--data", str(split), "--base-channels", "4", "--depth", "2", "--input-size", "32", "--batch-size", "2",
+            "--val-count", "2", "--steps-per-epoch", "1", "--quiet"]
+    assert main(["train", "--task", "lesion", "--out", str(run), "--epochs", "1", *args]) == 0
+    assert main(["train", "--resume", str(run), "--epochs", "2", "--quiet"]) == 0
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    assert [r["epoch"] for r in rows] == ["1", "2"]
+    assert json.loads((run / "config.json").read_text())["epochs"] == 2
+    assert main(["train", "--resume", str(run), "--lr", "0.5", "--quiet"]) == 2  # would change the optimisation
