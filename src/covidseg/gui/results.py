@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPen, QPolygonF
-from covidseg.gui.formatting import (COLUMNS, GRADE_COLOURS, ROWS, UNIT_TEXT, format_percent, format_value,
-                                     region_values)
 from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QSizePolicy,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from covidseg.gui.formatting import (COLUMNS, GRADE_COLOURS, ROWS, UNIT_TEXT, format_percent, format_value,
+                                     region_values)
 
 translate = QCoreApplication.translate
 
@@ -116,6 +116,20 @@ class LesionCurve(QWidget):
         font = QFont(self.font())
         font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
         p.setFont(font)
+        x = rect.right() - 8
+        for label, colour in ((translate("ResultsPanel", "lesion"), QColor("#ff8c00")),
+                              (translate("ResultsPanel", "lung"), QColor("#00a0d0"))):
+            if label == translate("ResultsPanel", "lung") and not self.lung_values:
+                continue
+            w = p.fontMetrics().horizontalAdvance(label)
+            x -= w
+            p.drawText(QPointF(x, rect.top() + 14), label)
+            x -= 14
+            p.fillRect(QRectF(x, rect.top() + 5, 10, 10), colour)
+            x -= 12
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        p.setFont(font)
         l, _, _, b = self.MARGIN
         p.drawText(QRectF(0, rect.top() - 4, l - 4, 16), Qt.AlignmentFlag.AlignRight, f"{ymax:,.0f}")
         p.drawText(QRectF(0, rect.bottom() - 12, l - 4, 16), Qt.AlignmentFlag.AlignRight, "0")
@@ -154,7 +168,6 @@ class ResultsPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.table.setSizeAdjustPolicy(QAbstractItemView.SizeAdjustPolicy.AdjustToContents)
 
         self.unit_label = QLabel()
         self.unit_label.setObjectName("unitLabel")
@@ -179,7 +192,14 @@ class ResultsPanel(QWidget):
         layout.addWidget(self.table)
         layout.addWidget(self.unit_label)
         layout.addWidget(self.curve_box, 1)
+        layout.addStretch(0)  # takes the room when there is no curve (a single slice)
         self.clear()
+
+    def _fit_table_height(self) -> None:
+        # The table shows all its rows and never grows into an empty white block.
+        self.table.resizeRowsToContents()
+        h = self.table.verticalHeader().length() + self.table.horizontalHeader().height()
+        self.table.setFixedHeight(h + 2 * self.table.frameWidth())
 
     def clear(self) -> None:
         self.measurements = None
@@ -193,6 +213,7 @@ class ResultsPanel(QWidget):
         self.unit_label.clear()
         self.curve.set_data([], None, "")
         self.curve_box.setVisible(False)
+        self._fit_table_height()
 
     def cell_text(self, row: str, column: str) -> str:
         return self.table.item(ROWS.index(row), COLUMNS.index(column)).text()
@@ -215,6 +236,7 @@ class ResultsPanel(QWidget):
                  "pixels": translate("ResultsPanel", "No pixel spacing is known for this image: areas are pixel counts."),
                  "voxels": translate("ResultsPanel", "No voxel spacing is known: volumes are voxel counts.")}
         self.unit_label.setText(notes.get(m.unit, ""))
+        self._fit_table_height()
         sev = m.severity
         grade = sev.ratio_grade
         if grade is None:

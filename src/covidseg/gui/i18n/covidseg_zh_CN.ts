@@ -399,112 +399,123 @@
         <translation>无逐层数据</translation>
     </message>
     <message>
-        <location filename="../results.py" line="124"/>
+        <location filename="../results.py" line="120"/>
+        <source>lesion</source>
+        <translation>病灶</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="121"/>
+        <location filename="../results.py" line="122"/>
+        <source>lung</source>
+        <translation>肺</translation>
+    </message>
+    <message>
+        <location filename="../results.py" line="138"/>
         <source>slice (inferior → superior), area per slice in %1</source>
         <translation>层面（足侧 → 头侧），每层面积，单位 %1</translation>
     </message>
     <message>
-        <location filename="../results.py" line="149"/>
+        <location filename="../results.py" line="163"/>
         <source>Lung</source>
         <translation>肺</translation>
     </message>
     <message>
-        <location filename="../results.py" line="149"/>
+        <location filename="../results.py" line="163"/>
         <source>Lesion</source>
         <translation>病灶</translation>
     </message>
     <message>
-        <location filename="../results.py" line="150"/>
+        <location filename="../results.py" line="164"/>
         <source>GGO</source>
         <translation>磨玻璃影</translation>
     </message>
     <message>
-        <location filename="../results.py" line="150"/>
+        <location filename="../results.py" line="164"/>
         <source>Consolidation</source>
         <translation>实变</translation>
     </message>
     <message>
-        <location filename="../results.py" line="151"/>
+        <location filename="../results.py" line="165"/>
         <source>Lesion % of lung</source>
         <translation>病灶占肺 %</translation>
     </message>
     <message>
-        <location filename="../results.py" line="151"/>
+        <location filename="../results.py" line="165"/>
         <source>GGO % of lung</source>
         <translation>磨玻璃影占肺 %</translation>
     </message>
     <message>
-        <location filename="../results.py" line="152"/>
+        <location filename="../results.py" line="166"/>
         <source>Consolidation % of lung</source>
         <translation>实变占肺 %</translation>
     </message>
     <message>
-        <location filename="../results.py" line="153"/>
+        <location filename="../results.py" line="167"/>
         <source>Both lungs</source>
         <translation>双肺</translation>
     </message>
     <message>
-        <location filename="../results.py" line="153"/>
+        <location filename="../results.py" line="167"/>
         <source>Right</source>
         <translation>右肺</translation>
     </message>
     <message>
-        <location filename="../results.py" line="153"/>
+        <location filename="../results.py" line="167"/>
         <source>Left</source>
         <translation>左肺</translation>
     </message>
     <message>
-        <location filename="../results.py" line="166"/>
+        <location filename="../results.py" line="179"/>
         <source>Lesion per slice</source>
         <translation>逐层病灶</translation>
     </message>
     <message>
-        <location filename="../results.py" line="171"/>
+        <location filename="../results.py" line="184"/>
         <source>Severity</source>
         <translation>严重程度</translation>
     </message>
     <message>
-        <location filename="../results.py" line="186"/>
+        <location filename="../results.py" line="206"/>
         <source>not segmented</source>
         <translation>未分割</translation>
     </message>
     <message>
-        <location filename="../results.py" line="213"/>
+        <location filename="../results.py" line="234"/>
         <source>Volumes in mL from the voxel spacing.</source>
         <translation>体积按体素间距计算，单位 mL。</translation>
     </message>
     <message>
-        <location filename="../results.py" line="214"/>
+        <location filename="../results.py" line="235"/>
         <source>Areas in mm² from the pixel spacing.</source>
         <translation>面积按像素间距计算，单位 mm²。</translation>
     </message>
     <message>
-        <location filename="../results.py" line="215"/>
+        <location filename="../results.py" line="236"/>
         <source>No pixel spacing is known for this image: areas are pixel counts.</source>
         <translation>该图像没有像素间距信息：面积为像素数。</translation>
     </message>
     <message>
-        <location filename="../results.py" line="216"/>
+        <location filename="../results.py" line="237"/>
         <source>No voxel spacing is known: volumes are voxel counts.</source>
         <translation>没有体素间距信息：体积为体素数。</translation>
     </message>
     <message>
-        <location filename="../results.py" line="221"/>
+        <location filename="../results.py" line="243"/>
         <source>no lung found</source>
         <translation>未找到肺</translation>
     </message>
     <message>
-        <location filename="../results.py" line="231"/>
+        <location filename="../results.py" line="253"/>
         <source>Lesion: %1 of lung</source>
         <translation>病灶：占肺 %1</translation>
     </message>
     <message>
-        <location filename="../results.py" line="233"/>
+        <location filename="../results.py" line="255"/>
         <source>MosMed grade: %1</source>
         <translation>MosMed 分级：%1</translation>
     </message>
     <message>
-        <location filename="../results.py" line="235"/>
+        <location filename="../results.py" line="257"/>
         <source>Zone score: %1 / 24</source>
         <translation>分区评分：%1 / 24</translation>
     </message>
