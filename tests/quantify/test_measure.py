@@ -97,3 +97,32 @@ def test_zone_score_counts_thirds_from_apex(head_up):
     assert m.severity.zone_total == 4
     z = zones(split_left_right(lung, orientation), orientation)
     assert set(np.unique(z[apex][lung[apex]])) == {1}
+
+
+def test_coarse_split_of_big_volumes_matches_fine_split():
+    lung = np.zeros((6, 64, 96), bool)
+    lung[:, 8:56, 8:44] = True
+    lung[:, 8:56, 52:88] = True
+    lung[:, 30:33, 44:52] = True  # junction
+    fine = split_left_right(lung, ("S", "P", "L"))
+    coarse = split_left_right(lung, ("S", "P", "L"), max_voxels=2000)
+    assert (coarse[lung] > 0).all() and (coarse[~lung] == 0).all()
+    assert np.mean(fine[lung] == coarse[lung]) > 0.99
+    assert (coarse[:, 8:56, 8:40] == RIGHT).all() and (coarse[:, 8:56, 56:88] == LEFT).all()
+
+
+def test_zone_percent_agrees_with_voxel_zone_map():
+    rng = np.random.default_rng(1)
+    lung = np.zeros((20, 30, 40), bool)
+    lung[2:19, 5:25, 3:18] = True
+    lung[4:17, 5:25, 22:37] = True
+    lesion = lung & (rng.random(lung.shape) < 0.3)
+    orientation = ("S", "P", "L")
+    m = measure(lung, lesion, spacing=(1, 1, 1), orientation=orientation)
+    sides = split_left_right(lung, orientation)
+    z = zones(sides, orientation)
+    for side, name in ((RIGHT, "right"), (LEFT, "left")):
+        for k, zone in enumerate(("upper", "middle", "lower"), start=1):
+            inside = (sides == side) & (z == k)
+            expected = 100.0 * np.count_nonzero(lesion & inside) / np.count_nonzero(inside)
+            assert m.severity.zone_percent[f"{name}_{zone}"] == pytest.approx(expected)

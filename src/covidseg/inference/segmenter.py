@@ -239,14 +239,11 @@ class Segmenter:
 
     def _lung(self, lung_hu: np.ndarray | None, probs: dict[str, np.ndarray]) -> tuple[np.ndarray | None, str]:
         method = self.config.lung_method
-        model_lung = None
-        if "lung" in probs:
-            model_lung = clean_lung(probs["lung"] >= np.uint8(128))
         if lung_hu is not None and method in ("auto", "hu"):
             return lung_hu, "hu"  # HU input: the classical mask is trusted, even when empty
+        model_lung = clean_lung(probs["lung"] >= np.uint8(128)) if "lung" in probs else None
         if lung_hu is not None and method == "union" and model_lung is not None:
-            near = extend_lung_with_lesions(lung_hu, model_lung, 3)
-            return near, "hu+model"
+            return extend_lung_with_lesions(lung_hu, model_lung, 3), "hu+model"
         if model_lung is not None:
             return model_lung, "model"
         return (lung_hu, "hu") if lung_hu is not None else (None, "none")

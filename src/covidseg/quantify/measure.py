@@ -14,7 +14,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from covidseg.quantify.severity import DEFAULT_SEVERITY, SeverityConfig, mosmed_grade, ratio_grade, zone_score
-from covidseg.quantify.sides import LEFT, RIGHT, cranial_axis, split_left_right, zones
+from covidseg.quantify.sides import LEFT, RIGHT, cranial_axis, split_left_right
 
 ZONE_NAMES = ("upper", "middle", "lower")
 
@@ -66,16 +66,34 @@ def _unit_size(ndim: int, spacing: Sequence[float] | None) -> tuple[float, str]:
     return (size / 1000.0, "mL") if ndim == 3 else (size, "mm2")
 
 
-def _region(lung, lesion, ggo, cons, unit_size, within=None) -> RegionMeasure:
-    def size(mask):
-        if mask is None:
-            return None
-        n = int(np.count_nonzero(mask if within is None else mask & within))
-        return n * unit_size
+_OUTSIDE = 31  # code of voxels outside the lung
 
-    lung_size, lesion_size = size(lung), size(lesion)
-    pct = None if lung_size == 0 else 100.0 * lesion_size / lung_size
-    return RegionMeasure(lung_size, lesion_size, size(ggo), size(cons), pct)
+
+def _slice_table(lung, lesion, classes, sides, axis: int) -> np.ndarray:
+    """Lung voxel counts per (slice along ``axis``, side 0-2, lesion 0-1, class 0-3).
+
+    One uint8 code per voxel and one small histogram per slice: a few passes over the data
+    whatever the volume size, and everything else (per lung, per zone, per slice) follows.
+    """
+    code = np.zeros(lung.shape, np.uint8)
+    if sides is not None:
+        np.multiply(np.minimum(sides, 2), 8, out=code, casting="unsafe")
+    code += lesion.astype(np.uint8) * np.uint8(4)
+    if classes is not None:
+        code += np.minimum(classes, 3).astype(np.uint8)
+    np.putmask(code, ~lung, _OUTSIDE)
+    code = np.moveaxis(code, axis, 0) if code.ndim == 3 else code[None]
+    table = np.stack([np.bincount(c.ravel(), minlength=32) for c in code])
+    return table[:, :24].reshape(-1, 3, 2, 4)
+
+
+def _region(t: np.ndarray, unit_size: float, has_classes: bool) -> RegionMeasure:
+    """``t``: (lesion 0-1, class 0-3) lung voxel counts of one region."""
+    n_lung, n_lesion = int(t.sum()), int(t[1].sum())
+    pct = None if n_lung == 0 else 100.0 * n_lesion / n_lung
+    ggo = float(t[:, 1].sum()) * unit_size if has_classes else None
+    cons = float(t[:, 2].sum()) * unit_size if has_classes else None
+    return RegionMeasure(n_lung * unit_size, n_lesion * unit_size, ggo, cons, pct)
 
 
 def measure(
@@ -103,26 +121,29 @@ def measure(
     if lesion.shape != lung.shape:
         raise ValueError(f"lesion shape {lesion.shape} differs from lung shape {lung.shape}")
     lesion = lesion & lung
-    ggo = cons = None
     if classes is not None:
         classes = np.asarray(classes)
         if classes.shape != lung.shape:
             raise ValueError(f"classes shape {classes.shape} differs from lung shape {lung.shape}")
-        ggo, cons = (classes == 1) & lung, (classes == 2) & lung
     unit_size, unit = _unit_size(lung.ndim, spacing)
+    has_classes = classes is not None
 
-    whole = _region(lung, lesion, ggo, cons, unit_size)
-    right = left = None
     if sides is None and orientation is not None:
         try:
             sides = split_left_right(lung, orientation)
         except ValueError:  # no lateral axis (e.g. a sagittal slice): no per-lung numbers
             sides = None
+    if sides is not None and sides.shape != lung.shape:
+        raise ValueError(f"sides shape {sides.shape} differs from lung shape {lung.shape}")
+    head = cranial_axis(orientation) if orientation is not None else None
+    axis = head[0] if (head is not None and lung.ndim == 3) else 0
+    table = _slice_table(lung, lesion, classes, sides, axis)  # (slice, side, lesion, class)
+    per_side = table.sum(axis=0)
+    whole = _region(per_side.sum(axis=0), unit_size, has_classes)
+    right = left = None
     if sides is not None:
-        if sides.shape != lung.shape:
-            raise ValueError(f"sides shape {sides.shape} differs from lung shape {lung.shape}")
-        right = _region(lung, lesion, ggo, cons, unit_size, within=sides == RIGHT)
-        left = _region(lung, lesion, ggo, cons, unit_size, within=sides == LEFT)
+        right = _region(per_side[RIGHT], unit_size, has_classes)
+        left = _region(per_side[LEFT], unit_size, has_classes)
 
     pct = whole.lesion_percent
     sev = Severity(
@@ -130,33 +151,43 @@ def measure(
         ratio_thresholds=tuple(severity.ratio_thresholds),
         mosmed_grade=None if pct is None else mosmed_grade(min(pct, 100.0), severity),
     )
+    if lung.ndim == 3 and sides is not None and head is not None and whole.lung > 0:
+        sev = _with_zones(sev, table, to_head=head[1], config=severity)
     slice_lesion = slice_unit = None
-    head = cranial_axis(orientation) if orientation is not None else None
     if lung.ndim == 3:
-        axis = head[0] if head is not None else 0
         other = tuple(a for a in range(3) if a != axis)
-        counts = lesion.sum(axis=other)
+        per_slice = table[:, :, 1].sum(axis=(1, 2))
         if spacing is not None:
             slice_size, slice_unit = float(np.prod([spacing[a] for a in other])), "mm2"
         else:
             slice_size, slice_unit = 1.0, "pixels"
-        slice_lesion = [float(c) * slice_size for c in counts]
-        if sides is not None and head is not None and whole.lung > 0:
-            sev = _with_zones(sev, lung, lesion, sides, orientation, severity)
+        slice_lesion = [float(c) * slice_size for c in per_slice]
     return Measurements(unit, None if spacing is None else tuple(map(float, spacing)), whole, right, left, sev,
                         slice_lesion, slice_unit)
 
 
-def _with_zones(sev: Severity, lung, lesion, sides, orientation, config: SeverityConfig) -> Severity:
-    zone_map = zones(sides, orientation, n_zones=len(ZONE_NAMES))
+def _with_zones(sev: Severity, table: np.ndarray, *, to_head: bool, config: SeverityConfig) -> Severity:
+    """Zone scores from per-slice counts: each lung's head-feet extent in equal thirds
+    (same rule as :func:`covidseg.quantify.zones`), numbered from the apex."""
     scores: dict[str, int] = {}
     percents: dict[str, float] = {}
+    n_zones = len(ZONE_NAMES)
     for side, side_name in ((RIGHT, "right"), (LEFT, "left")):
+        lung_per_slice = table[:, side].sum(axis=(1, 2))
+        lesion_per_slice = table[:, side, 1].sum(axis=1)
+        present = np.nonzero(lung_per_slice)[0]
+        zone_of = np.zeros(len(lung_per_slice), np.int64)
+        if present.size:
+            lo, hi = int(present.min()), int(present.max()) + 1
+            edges = np.linspace(lo, hi, n_zones + 1)
+            zone_of = np.clip(np.searchsorted(edges, np.arange(len(lung_per_slice)) + 0.5, side="right"), 1, n_zones)
+            if to_head:
+                zone_of = n_zones + 1 - zone_of
         for z, zone_name in enumerate(ZONE_NAMES, start=1):
-            in_zone = (sides == side) & (zone_map == z)
-            n_lung = int(np.count_nonzero(in_zone))
-            pct = 0.0 if n_lung == 0 else 100.0 * np.count_nonzero(lesion & in_zone) / n_lung
+            n_lung = int(lung_per_slice[zone_of == z].sum())
+            n_lesion = int(lesion_per_slice[zone_of == z].sum())
+            pct = 0.0 if n_lung == 0 else 100.0 * n_lesion / n_lung
             key = f"{side_name}_{zone_name}"
             percents[key] = pct
-            scores[key] = zone_score(pct, config)
+            scores[key] = zone_score(min(pct, 100.0), config)
     return Severity(sev.ratio_grade, sev.ratio_thresholds, sev.mosmed_grade, scores, percents, sum(scores.values()))

@@ -67,12 +67,21 @@ def _two_seeds(lung: np.ndarray, min_fraction: float, max_erosions: int) -> np.n
     return None
 
 
+def _centre(mask: np.ndarray, axis: int, default: float = 0.0) -> float:
+    """Mean index of ``mask`` along ``axis`` (from a 1-D profile: no per-voxel coordinates)."""
+    other = tuple(a for a in range(mask.ndim) if a != axis)
+    profile = np.count_nonzero(mask, axis=other) if other else mask.astype(np.int64)
+    total = profile.sum()
+    return default if total == 0 else float(np.dot(np.arange(profile.size), profile) / total)
+
+
 def split_left_right(
     lung: np.ndarray,
     orientation: Sequence[str],
     *,
     min_fraction: float = 0.05,
     max_erosions: int = 6,
+    max_voxels: int = 8_000_000,
 ) -> np.ndarray:
     """Label each lung voxel as :data:`RIGHT` (1) or :data:`LEFT` (2); 0 outside the lung.
 
@@ -80,7 +89,8 @@ def split_left_right(
     axis (see :func:`lateral_axis`). The two largest components (after up to ``max_erosions``
     erosions, each at least ``min_fraction`` of the lung) seed the lungs; every other lung voxel
     joins its nearest seed. If the lungs cannot be separated, the mask is split at the lateral
-    centre of mass.
+    centre of mass. Volumes above ``max_voxels`` (in the lung's bounding box) are split on an
+    in-plane grid coarsened by a power of two, then every lung voxel takes its cell's side.
     """
     lung = np.asarray(lung, bool)
     if lung.ndim != len(orientation):
@@ -89,23 +99,33 @@ def split_left_right(
     sides = np.zeros(lung.shape, np.uint8)
     if not lung.any():
         return sides
-    # Work inside the bounding box: erosion and distance maps on a whole volume cost seconds.
+    # Work inside the bounding box, and on a coarser in-plane grid for big volumes: the
+    # nearest-seed map needs ~20 bytes per voxel, and left/right only matters at the junction.
     box = ndi.find_objects(lung.astype(np.uint8))[0]
     sub = lung[box]
-    seeds = _two_seeds(sub, min_fraction, max_erosions)
+    step = 1
+    while sub[..., ::step, ::step].size > max_voxels and step < 16:
+        step *= 2
+    coarse = sub[..., ::step, ::step] if step > 1 else sub
+    seeds = _two_seeds(coarse, min_fraction, max_erosions)
     if seeds is None:
-        coords = np.indices(sub.shape)[axis]
-        centre = float(np.mean(np.nonzero(sub)[axis]))
-        first = sub & (coords <= centre)  # lower lateral index half
-        sub_sides = np.where(first, 1, 2).astype(np.uint8)
+        centre = _centre(sub, axis)
+        shape = [1] * sub.ndim
+        shape[axis] = -1
+        coords = np.arange(sub.shape[axis]).reshape(shape)
+        sub_sides = np.where(coords <= centre, 1, 2).astype(np.uint8) * sub  # lower lateral half -> 1
     else:
         # Nearest seed for every voxel (distance transform of the non-seed region).
         _, idx = ndi.distance_transform_edt(seeds == 0, return_indices=True)
-        sub_sides = seeds[tuple(idx)]
-    sub_sides[~sub] = 0
+        labels = seeds[tuple(idx)]
+        del idx
+        if step > 1:
+            labels = np.repeat(np.repeat(labels, step, axis=-2), step, axis=-1)
+            labels = labels[..., : sub.shape[-2], : sub.shape[-1]]
+        sub_sides = np.where(sub, labels, 0).astype(np.uint8)
     # Name the two parts: label 1/2 -> right/left by their lateral centre of mass.
-    c1 = np.mean(np.nonzero(sub_sides == 1)[axis]) if (sub_sides == 1).any() else -np.inf
-    c2 = np.mean(np.nonzero(sub_sides == 2)[axis]) if (sub_sides == 2).any() else np.inf
+    c1 = _centre(sub_sides == 1, axis, default=-np.inf)
+    c2 = _centre(sub_sides == 2, axis, default=np.inf)
     label1_is_left = (c1 > c2) == to_left
     out = np.zeros_like(sub_sides)
     out[sub_sides == 1] = LEFT if label1_is_left else RIGHT
@@ -123,21 +143,21 @@ def zones(sides: np.ndarray, orientation: Sequence[str], n_zones: int = 3) -> np
     if found is None or sides.ndim != 3:
         raise ValueError("zones need a 3-D volume with a head-feet axis")
     axis, to_head = found
-    out = np.zeros(sides.shape, np.uint8)
+    other = tuple(a for a in range(3) if a != axis)
+    n = sides.shape[axis]
+    table = np.zeros((3, n), np.uint8)  # [side, index along the head-feet axis] -> zone
     for side in (RIGHT, LEFT):
-        mask = sides == side
-        if not mask.any():
+        present = np.nonzero(np.any(sides == side, axis=other))[0]
+        if present.size == 0:
             continue
-        other = tuple(a for a in range(3) if a != axis)
-        present = np.nonzero(mask.any(axis=other))[0]
         lo, hi = int(present.min()), int(present.max()) + 1
         # Equal thirds of this lung's own extent, numbered from the apex.
         edges = np.linspace(lo, hi, n_zones + 1)
-        pos = np.arange(sides.shape[axis]) + 0.5
-        zone_of_index = np.clip(np.searchsorted(edges, pos, side="right"), 1, n_zones)
+        zone_of_index = np.clip(np.searchsorted(edges, np.arange(n) + 0.5, side="right"), 1, n_zones)
         if to_head:
             zone_of_index = n_zones + 1 - zone_of_index
-        shape = [1, 1, 1]
-        shape[axis] = -1
-        out[mask] = np.broadcast_to(zone_of_index.reshape(shape), sides.shape)[mask]
-    return out
+        table[side] = zone_of_index
+    shape = [1, 1, 1]
+    shape[axis] = -1
+    index = np.arange(n).reshape(shape)
+    return table[np.minimum(sides, 2), index]  # 0 where sides == 0 (table row 0 is zeros)
