@@ -435,7 +435,9 @@ class MainWindow(QMainWindow):
         from covidseg.inference import SegmenterConfig
 
         p = self.prefs
-        return SegmenterConfig(device=p.device, threads=p.threads or None, batch_size=p.batch_size)
+        # The window never shows probability maps: do not keep them (1 byte per voxel per map).
+        return SegmenterConfig(device=p.device, threads=p.threads or None, batch_size=p.batch_size,
+                               keep_probabilities=False)
 
     @Slot()
     def segment(self) -> bool:

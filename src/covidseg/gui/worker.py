@@ -14,7 +14,7 @@ import threading
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from covidseg.errors import CovidsegError
 
@@ -88,7 +88,9 @@ class Job(QObject):
 
 def start(job: Job, parent: QObject | None = None) -> QThread:
     """Run ``job`` in a new QThread; both are deleted once it is done. Returns the thread."""
-    thread = QThread(parent)
+    # A Qt parent owns the thread, so dropping the Python reference cannot destroy it while
+    # it runs (that aborts the process); deleteLater frees it once it has finished.
+    thread = QThread(parent if parent is not None else QCoreApplication.instance())
     thread.setObjectName(f"covidseg-{job.name}")
     job.moveToThread(thread)
     thread.started.connect(job.run)
