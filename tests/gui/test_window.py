@@ -298,3 +298,42 @@ def test_drop_of_several_series_files_opens_their_folder(qtbot, run_job, window,
     with qtbot.waitSignal(window.jobFinished, timeout=20000):
         window.dropEvent(ev)
     assert window.image.kind == "dicom-series" and window.image.shape == (79, 64, 64)
+
+
+def test_folder_with_several_series_asks_which(qtbot, run_job, window, ct_examples, tmp_path):
+    folder = tmp_path / "study"
+    folder.mkdir()
+    for sub, prefix in (("cip-ct64-dicom", "a"), ("cip-chest-512-dicom", "b")):
+        for f in (ct_examples / sub).glob("*.dcm"):
+            (folder / f"{prefix}_{f.name}").symlink_to(f)
+    assert run_job(qtbot, window, lambda: window.open_path(folder)) == ("read", "finished")
+    assert window.image is None  # nothing read yet: the user chooses first
+    dialog = window.series_dialog
+    assert dialog.isVisible() and dialog.comboBoxItems()[0].endswith(")") and "79 images" in dialog.comboBoxItems()[0]
+    two = [t for t in dialog.comboBoxItems() if "2 images" in t]
+    assert len(two) == 1 and "INSPIRATION" in two[0]
+    with qtbot.waitSignal(window.jobFinished, timeout=20000) as blocker:
+        dialog.setTextValue(two[0])
+        dialog.accept()
+    assert blocker.args == ["read", "finished"]
+    assert window.image.kind == "dicom-series" and window.image.shape[1:] == (512, 512)
+    assert window.image.shape[0] == 2
+
+
+def test_anisotropic_pixels_are_shown_to_scale(qtbot):
+    from covidseg.gui.viewer import ViewerPanel
+
+    panel = ViewerPanel()
+    qtbot.addWidget(panel)
+    panel.resize(600, 400)
+    panel.show()
+    arr = np.arange(10 * 20, dtype=np.float32).reshape(10, 20)
+    panel.set_image(arr, is_hu=True, spacing=(2.0, 1.0))  # rows 2 mm apart, columns 1 mm
+    rect = panel.overlay._item.sceneBoundingRect()
+    assert (rect.width(), rect.height()) == (20, 20)
+    seen = []
+    panel.overlay.hovered.connect(lambda r, c: seen.append((r, c)))
+    view = panel.overlay
+    pos = view.mapFromScene(QPointF(5.5, 13.0))  # scene y 13 = row 6 (13 / 2)
+    panel.overlay._report(QPointF(pos))
+    assert seen[-1] == (6, 5)

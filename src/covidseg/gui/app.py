@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QThread, QTranslator, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QColor, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QPixmap
 from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QFrame, QGroupBox, QHBoxLayout,
-                               QLabel, QMainWindow, QMessageBox, QProgressBar, QSlider, QStyle, QToolButton,
-                               QVBoxLayout, QWidget)
+                               QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSlider, QStyle,
+                               QToolButton, QVBoxLayout, QWidget)
 
 from covidseg import __version__
 from covidseg.gui import overlay as ov
@@ -40,6 +40,32 @@ def install_translator(app: QApplication, language: str) -> list[QTranslator]:
             app.installTranslator(translator)
             installed.append(translator)
     return installed
+
+
+@dataclass(frozen=True)
+class SeriesChoice:
+    """A folder holding several CT series: the user picks one (uid, label), largest first."""
+
+    folder: Path
+    series: tuple[tuple[str, str], ...]
+
+
+def dicom_series_choices(folder: Path) -> list[tuple[str, str]]:
+    """(SeriesInstanceUID, label) of every CT series with pixels in ``folder``, largest first.
+    Empty when the folder is not DICOM or cannot be scanned (reading then reports why)."""
+    try:
+        from covidseg.io.dicom_scan import scan_dicom_folder
+
+        found = [s for s in scan_dicom_folder(folder) if s.is_ct and s.has_pixels]
+    except Exception:  # noqa: BLE001 - read_image gives the proper message afterwards
+        return []
+    found.sort(key=lambda s: -len(s.files))
+    out = []
+    for s in found:
+        number = f"#{s.number} " if s.number is not None else ""
+        label = f"{number}{s.description or 'CT'} — {len(s.files)} images ({s.uid[-12:]})"
+        out.append((s.uid, label))
+    return out
 
 
 class Banner(QFrame):
@@ -407,12 +433,23 @@ class MainWindow(QMainWindow):
         from covidseg.io import read_image
 
         path = Path(path).expanduser()
-        job = Job("read", lambda progress: read_image(path, series=series))
+
+        def work(progress):
+            if series is None and path.is_dir():
+                choices = dicom_series_choices(path)
+                if len(choices) > 1:
+                    return SeriesChoice(path, tuple(choices))
+            return read_image(path, series=series)
+
+        job = Job("read", work)
         return self._run(job, self._on_opened, self.tr("Reading %1").replace("%1", path.name))
 
     @Slot(object)
     def _on_opened(self, image) -> None:
         self._outcome = "finished"
+        if isinstance(image, SeriesChoice):
+            self._ask_series(image)
+            return
         self.image = image
         self.prediction = None
         self.banner.hide()
@@ -429,6 +466,19 @@ class MainWindow(QMainWindow):
         hu = self.tr("Hounsfield units") if image.is_hu else self.tr("grey levels")
         self.statusBar().showMessage(self.tr("Opened %1 (%2, %3, %4)").replace("%1", name).replace("%2", image.kind)
                                      .replace("%3", shape).replace("%4", hu), 10000)
+
+    def _ask_series(self, choice: SeriesChoice) -> None:
+        """Non-blocking list of the folder's series; choosing one reads it."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle(self.tr("Choose a series"))
+        dialog.setLabelText(self.tr("This folder holds several CT series. Open:"))
+        dialog.setComboBoxItems([label for _, label in choice.series])
+        dialog.setComboBoxEditable(False)
+        uids = {label: uid for uid, label in choice.series}
+        dialog.textValueSelected.connect(lambda label: self.open_path(choice.folder, series=uids[label]))
+        dialog.finished.connect(dialog.deleteLater)
+        self.series_dialog = dialog
+        dialog.open()
 
     # ------------------------------------------------------------------ segmenting
     def _segmenter_config(self):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QSignalBlocker, Qt, Signal, Slot
-from PySide6.QtGui import QMouseEvent, QPainter, QPixmap, QWheelEvent
+from PySide6.QtGui import QMouseEvent, QPainter, QPixmap, QTransform, QWheelEvent
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView,
                                QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget)
 
@@ -49,9 +49,16 @@ class SliceView(QGraphicsView):
         resized = self._item.pixmap().size() != pm.size()
         self._item.setPixmap(pm)
         if resized:
-            self._scene.setSceneRect(self._item.boundingRect())
+            self._scene.setSceneRect(self._item.sceneBoundingRect())
             if self._fit:
                 self.fit()
+
+    def set_aspect(self, row_over_column: float) -> None:
+        """Show pixels ``row_over_column`` times as tall as wide (anisotropic pixel spacing)."""
+        self._item.setTransform(QTransform.fromScale(1.0, float(row_over_column)))
+        self._scene.setSceneRect(self._item.sceneBoundingRect())
+        if self._fit:
+            self.fit()
 
     def clear(self) -> None:
         self._item.setPixmap(QPixmap())
@@ -109,7 +116,7 @@ class SliceView(QGraphicsView):
         super().leaveEvent(event)
 
     def _report(self, pos: QPointF) -> None:
-        p = self.mapToScene(pos.toPoint())
+        p = self._item.mapFromScene(self.mapToScene(pos.toPoint()))
         pm = self._item.pixmap()
         x, y = int(np.floor(p.x())), int(np.floor(p.y()))
         if pm.isNull() or not (0 <= x < pm.width() and 0 <= y < pm.height()):
@@ -228,7 +235,12 @@ class ViewerPanel(QWidget):
         self.slider.setEnabled(n > 1)
         self._index = n // 2
         self.original._fit = self.overlay._fit = True
+        aspect = 1.0
+        if spacing is not None and len(spacing) >= 2 and spacing[-1] > 0:
+            aspect = float(spacing[-2]) / float(spacing[-1])
         self.refresh()
+        for view in (self.original, self.overlay):
+            view.set_aspect(aspect)
         self.sliceChanged.emit(self._index)
 
     def set_masks(self, lung=None, lesion=None, classes=None) -> None:

@@ -4,316 +4,326 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../app.py" line="116"/>
+        <location filename="../app.py" line="142"/>
         <source>Open a CT image, a folder of slices, a NIfTI volume or a DICOM series
 (File ▸ Open, or drop it here).</source>
         <translation>打开 CT 图像、切片文件夹、NIfTI 体数据或 DICOM 序列
 （文件 ▸ 打开，或拖放到此处）。</translation>
     </message>
     <message>
-        <location filename="../app.py" line="145"/>
+        <location filename="../app.py" line="171"/>
         <source>Overlay</source>
         <translation>叠加显示</translation>
     </message>
     <message>
-        <location filename="../app.py" line="146"/>
+        <location filename="../app.py" line="172"/>
         <source>Lung outline</source>
         <translation>肺轮廓</translation>
     </message>
     <message>
-        <location filename="../app.py" line="147"/>
-        <location filename="../app.py" line="476"/>
+        <location filename="../app.py" line="173"/>
+        <location filename="../app.py" line="529"/>
         <source>Ground-glass opacity (GGO)</source>
         <translation>磨玻璃影 (GGO)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="148"/>
+        <location filename="../app.py" line="174"/>
         <source>Consolidation</source>
         <translation>实变</translation>
     </message>
     <message>
-        <location filename="../app.py" line="163"/>
+        <location filename="../app.py" line="189"/>
         <source>Opacity</source>
         <translation>不透明度</translation>
     </message>
     <message>
-        <location filename="../app.py" line="177"/>
+        <location filename="../app.py" line="203"/>
         <source>Results</source>
         <translation>结果</translation>
     </message>
     <message>
-        <location filename="../app.py" line="201"/>
+        <location filename="../app.py" line="228"/>
         <source>&amp;Open file…</source>
         <translation>打开文件(&amp;O)…</translation>
     </message>
     <message>
-        <location filename="../app.py" line="202"/>
+        <location filename="../app.py" line="229"/>
         <source>Open an image, NIfTI volume or DICOM file</source>
         <translation>打开图像、NIfTI 体数据或 DICOM 文件</translation>
     </message>
     <message>
-        <location filename="../app.py" line="203"/>
+        <location filename="../app.py" line="230"/>
         <source>Open &amp;folder…</source>
         <translation>打开文件夹(&amp;F)…</translation>
     </message>
     <message>
-        <location filename="../app.py" line="204"/>
-        <location filename="../app.py" line="396"/>
+        <location filename="../app.py" line="231"/>
+        <location filename="../app.py" line="423"/>
         <source>Open a DICOM series or a folder of slices</source>
         <translation>打开 DICOM 序列或切片文件夹</translation>
     </message>
     <message>
-        <location filename="../app.py" line="205"/>
+        <location filename="../app.py" line="232"/>
         <source>&amp;Segment</source>
         <translation>分割(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="206"/>
+        <location filename="../app.py" line="233"/>
         <source>Segment lung, lesions and lesion types</source>
         <translation>分割肺、病灶及病灶类型</translation>
     </message>
     <message>
-        <location filename="../app.py" line="207"/>
+        <location filename="../app.py" line="234"/>
         <source>&amp;Cancel</source>
         <translation>取消(&amp;C)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="208"/>
+        <location filename="../app.py" line="235"/>
         <source>Stop the running job</source>
         <translation>停止正在运行的任务</translation>
     </message>
     <message>
-        <location filename="../app.py" line="209"/>
+        <location filename="../app.py" line="236"/>
         <source>&amp;Report (PDF, HTML, JSON, CSV)…</source>
         <translation>报告 (PDF, HTML, JSON, CSV)(&amp;R)…</translation>
     </message>
     <message>
-        <location filename="../app.py" line="210"/>
+        <location filename="../app.py" line="237"/>
         <source>Save the report</source>
         <translation>保存报告</translation>
     </message>
     <message>
-        <location filename="../app.py" line="211"/>
+        <location filename="../app.py" line="238"/>
         <source>Current &amp;view as PNG…</source>
         <translation>当前视图另存为 PNG(&amp;V)…</translation>
     </message>
     <message>
-        <location filename="../app.py" line="213"/>
+        <location filename="../app.py" line="240"/>
         <source>Masks as &amp;PNG…</source>
         <translation>掩膜导出为 PNG(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../app.py" line="214"/>
+        <location filename="../app.py" line="241"/>
         <source>Masks as &amp;NIfTI…</source>
         <translation>掩膜导出为 NIfTI(&amp;N)…</translation>
     </message>
     <message>
-        <location filename="../app.py" line="215"/>
+        <location filename="../app.py" line="242"/>
         <source>Masks as &amp;DICOM-SEG…</source>
         <translation>掩膜导出为 DICOM-SEG(&amp;D)…</translation>
     </message>
     <message>
-        <location filename="../app.py" line="217"/>
+        <location filename="../app.py" line="244"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="218"/>
+        <location filename="../app.py" line="245"/>
         <source>&amp;Preferences…</source>
         <translation>首选项(&amp;P)…</translation>
     </message>
     <message>
-        <location filename="../app.py" line="220"/>
+        <location filename="../app.py" line="247"/>
         <source>&amp;Fit to window</source>
         <translation>适应窗口(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="221"/>
+        <location filename="../app.py" line="248"/>
         <source>Show &amp;original beside the overlay</source>
         <translation>在叠加图旁显示原图(&amp;O)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="225"/>
+        <location filename="../app.py" line="252"/>
         <source>Previous slice</source>
         <translation>上一层</translation>
     </message>
     <message>
-        <location filename="../app.py" line="226"/>
+        <location filename="../app.py" line="253"/>
         <source>Next slice</source>
         <translation>下一层</translation>
     </message>
     <message>
-        <location filename="../app.py" line="227"/>
+        <location filename="../app.py" line="254"/>
         <source>&amp;About covidseg</source>
         <translation>关于 covidseg(&amp;A)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="232"/>
+        <location filename="../app.py" line="259"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="235"/>
+        <location filename="../app.py" line="262"/>
         <source>Open &amp;recent</source>
         <translation>最近打开(&amp;R)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="238"/>
+        <location filename="../app.py" line="265"/>
         <source>&amp;Export</source>
         <translation>导出(&amp;E)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="246"/>
+        <location filename="../app.py" line="273"/>
         <source>&amp;View</source>
         <translation>视图(&amp;V)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="249"/>
+        <location filename="../app.py" line="276"/>
         <source>&amp;Window preset</source>
         <translation>窗宽窗位预设(&amp;W)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="250"/>
+        <location filename="../app.py" line="277"/>
         <source>Lung (L -600, W 1500)</source>
         <translation>肺窗 (L -600, W 1500)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="251"/>
+        <location filename="../app.py" line="278"/>
         <source>Mediastinum (L 40, W 400)</source>
         <translation>纵隔窗 (L 40, W 400)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="257"/>
+        <location filename="../app.py" line="284"/>
         <source>&amp;Segmentation</source>
         <translation>分割(&amp;S)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="261"/>
+        <location filename="../app.py" line="288"/>
         <source>Se&amp;ttings</source>
         <translation>设置(&amp;T)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="263"/>
+        <location filename="../app.py" line="290"/>
         <source>&amp;Language</source>
         <translation>语言(&amp;L)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="266"/>
+        <location filename="../app.py" line="293"/>
         <source>System default</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../app.py" line="274"/>
+        <location filename="../app.py" line="301"/>
         <source>&amp;Help</source>
         <translation>帮助(&amp;H)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="277"/>
+        <location filename="../app.py" line="304"/>
         <source>Main</source>
         <translation>主工具栏</translation>
     </message>
     <message>
-        <location filename="../app.py" line="328"/>
+        <location filename="../app.py" line="355"/>
         <source>Please wait: another task is running (or cancel it).</source>
         <translation>请稍候：另一个任务正在运行（或将其取消）。</translation>
     </message>
     <message>
-        <location filename="../app.py" line="360"/>
+        <location filename="../app.py" line="387"/>
         <source>Cancelled.</source>
         <translation>已取消。</translation>
     </message>
     <message>
-        <location filename="../app.py" line="375"/>
+        <location filename="../app.py" line="402"/>
         <source>Cancelling…</source>
         <translation>正在取消…</translation>
     </message>
     <message>
-        <location filename="../app.py" line="390"/>
+        <location filename="../app.py" line="417"/>
         <source>Open CT image</source>
         <translation>打开 CT 图像</translation>
     </message>
     <message>
-        <location filename="../app.py" line="410"/>
+        <location filename="../app.py" line="445"/>
         <source>Reading %1</source>
         <translation>正在读取 %1</translation>
     </message>
     <message>
-        <location filename="../app.py" line="428"/>
+        <location filename="../app.py" line="466"/>
         <source>Hounsfield units</source>
         <translation>亨氏单位 (HU)</translation>
     </message>
     <message>
-        <location filename="../app.py" line="428"/>
+        <location filename="../app.py" line="466"/>
         <source>grey levels</source>
         <translation>灰度值</translation>
     </message>
     <message>
-        <location filename="../app.py" line="429"/>
+        <location filename="../app.py" line="467"/>
         <source>Opened %1 (%2, %3, %4)</source>
         <translation>已打开 %1（%2，%3，%4）</translation>
     </message>
     <message>
-        <location filename="../app.py" line="442"/>
+        <location filename="../app.py" line="473"/>
+        <source>Choose a series</source>
+        <translation>选择序列</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="474"/>
+        <source>This folder holds several CT series. Open:</source>
+        <translation>该文件夹包含多个 CT 序列。打开：</translation>
+    </message>
+    <message>
+        <location filename="../app.py" line="495"/>
         <source>Open an image first.</source>
         <translation>请先打开图像。</translation>
     </message>
     <message>
-        <location filename="../app.py" line="457"/>
+        <location filename="../app.py" line="510"/>
         <source>Segmenting</source>
         <translation>正在分割</translation>
     </message>
     <message>
-        <location filename="../app.py" line="468"/>
+        <location filename="../app.py" line="521"/>
         <source>Segmented in %1 s</source>
         <translation>分割完成，用时 %1 秒</translation>
     </message>
     <message>
-        <location filename="../app.py" line="476"/>
+        <location filename="../app.py" line="529"/>
         <source>Lesion</source>
         <translation>病灶</translation>
     </message>
     <message>
-        <location filename="../app.py" line="518"/>
+        <location filename="../app.py" line="571"/>
         <source>Save report</source>
         <translation>保存报告</translation>
     </message>
     <message>
-        <location filename="../app.py" line="524"/>
+        <location filename="../app.py" line="577"/>
         <source>Save masks into folder</source>
         <translation>将掩膜保存到文件夹</translation>
     </message>
     <message>
-        <location filename="../app.py" line="530"/>
+        <location filename="../app.py" line="583"/>
         <source>Save view</source>
         <translation>保存视图</translation>
     </message>
     <message>
-        <location filename="../app.py" line="544"/>
+        <location filename="../app.py" line="597"/>
         <source>Saving report</source>
         <translation>正在保存报告</translation>
     </message>
     <message>
-        <location filename="../app.py" line="553"/>
+        <location filename="../app.py" line="606"/>
         <source>Saving masks</source>
         <translation>正在保存掩膜</translation>
     </message>
     <message>
-        <location filename="../app.py" line="587"/>
+        <location filename="../app.py" line="640"/>
         <source>Saved %1</source>
         <translation>已保存 %1</translation>
     </message>
     <message>
-        <location filename="../app.py" line="607"/>
+        <location filename="../app.py" line="660"/>
         <source>The language changes the next time covidseg starts.</source>
         <translation>语言将在下次启动 covidseg 时生效。</translation>
     </message>
     <message>
-        <location filename="../app.py" line="611"/>
+        <location filename="../app.py" line="664"/>
         <source>About covidseg</source>
         <translation>关于 covidseg</translation>
     </message>
     <message>
-        <location filename="../app.py" line="612"/>
+        <location filename="../app.py" line="665"/>
         <source>&lt;b&gt;covidseg %1&lt;/b&gt;&lt;br&gt;Finds and measures COVID-19 pneumonia in chest CT.&lt;br&gt;Research software, not a medical device.</source>
         <translation>&lt;b&gt;covidseg %1&lt;/b&gt;&lt;br&gt;在胸部 CT 中检测并量化 COVID-19 肺炎。&lt;br&gt;科研软件，非医疗器械。</translation>
     </message>
@@ -523,67 +533,67 @@
 <context>
     <name>ViewerPanel</name>
     <message>
-        <location filename="../viewer.py" line="138"/>
+        <location filename="../viewer.py" line="145"/>
         <source>Original. Wheel: slices, Ctrl+wheel: zoom, drag: pan, double-click: fit</source>
         <translation>原图。滚轮：翻层，Ctrl+滚轮：缩放，拖动：平移，双击：适应窗口</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="139"/>
+        <location filename="../viewer.py" line="146"/>
         <source>Segmentation overlay. Wheel: slices, Ctrl+wheel: zoom, drag: pan</source>
         <translation>分割叠加图。滚轮：翻层，Ctrl+滚轮：缩放，拖动：平移</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="141"/>
+        <location filename="../viewer.py" line="148"/>
         <source>Original</source>
         <translation>原图</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="142"/>
+        <location filename="../viewer.py" line="149"/>
         <source>Segmentation</source>
         <translation>分割结果</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="161"/>
+        <location filename="../viewer.py" line="168"/>
         <source>Lung</source>
         <translation>肺窗</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="162"/>
+        <location filename="../viewer.py" line="169"/>
         <source>Mediastinum</source>
         <translation>纵隔窗</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="163"/>
+        <location filename="../viewer.py" line="170"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="173"/>
+        <location filename="../viewer.py" line="180"/>
         <source>L</source>
         <translation>窗位</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="174"/>
+        <location filename="../viewer.py" line="181"/>
         <source>W</source>
         <translation>窗宽</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="183"/>
+        <location filename="../viewer.py" line="190"/>
         <source>Window:</source>
         <translation>窗：</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="290"/>
+        <location filename="../viewer.py" line="302"/>
         <source>Slice %1 / %2</source>
         <translation>第 %1 / %2 层</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="352"/>
+        <location filename="../viewer.py" line="364"/>
         <source>(%1, %2)  %3 HU</source>
         <translation>(%1, %2)  %3 HU</translation>
     </message>
     <message>
-        <location filename="../viewer.py" line="352"/>
+        <location filename="../viewer.py" line="364"/>
         <source>(%1, %2)  value %3</source>
         <translation>(%1, %2)  值 %3</translation>
     </message>
