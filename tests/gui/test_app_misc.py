@@ -153,3 +153,18 @@ def test_cli_starts_the_window_offscreen(tmp_path, inputs):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "OPENED nifti 79" in proc.stdout
     assert Path(tmp_path / "s.ini").exists()
+
+
+def test_window_size_is_remembered(qtbot, tmp_path, tiny_model):
+    from covidseg.gui.app import MainWindow
+
+    store = st.open_settings(tmp_path / "s.ini")
+    w = MainWindow(store, model=str(tiny_model))
+    qtbot.addWidget(w)
+    w.resize(1010, 707)
+    w.show()
+    qtbot.waitExposed(w)
+    w.close()
+    again = MainWindow(st.open_settings(tmp_path / "s.ini"), model=str(tiny_model))
+    qtbot.addWidget(again)
+    assert (again.width(), again.height()) == (1010, 707)

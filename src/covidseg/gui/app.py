@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self._t0 = 0.0
         self.last_export: list[Path] = []
         self._outcome = ""
+        self._job_label = ""
 
         self.setWindowTitle("covidseg")
         self.setAcceptDrops(True)
@@ -165,6 +166,11 @@ class MainWindow(QMainWindow):
         self.viewer.sliceChanged.connect(self.results.curve.set_current)
         self.results.sliceRequested.connect(self.viewer.set_index)
         self._update_actions()
+        geometry, state = self.store.value("window/geometry"), self.store.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
 
     # ------------------------------------------------------------------ construction
     def _build_side_panel(self) -> None:
@@ -361,6 +367,7 @@ class MainWindow(QMainWindow):
         job.failed.connect(self._on_failed)
         job.cancelled.connect(self._on_cancelled)
         job.done.connect(self._on_done)
+        self._job_label = label
         self.progress.setRange(0, 0)  # busy until the first real progress report
         self.progress.setFormat(label)
         self.progress.show()
@@ -375,7 +382,7 @@ class MainWindow(QMainWindow):
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
-            self.progress.setFormat(f"{self.progress.format().split(' %v')[0]} %v / %m")
+            self.progress.setFormat(f"{self._job_label} %v / %m")
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
@@ -684,4 +691,6 @@ class MainWindow(QMainWindow):
             self._job.cancel()
             self.wait_idle(15000)
         self._save_prefs()
+        self.store.setValue("window/geometry", self.saveGeometry())
+        self.store.setValue("window/state", self.saveState())
         super().closeEvent(event)
