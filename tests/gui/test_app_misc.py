@@ -169,4 +169,6 @@ def test_window_size_is_remembered(qtbot, tmp_path, tiny_model):
     w.close()
     again = MainWindow(st.open_settings(tmp_path / "s.ini"), model=str(tiny_model))
     qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
     assert (again.width(), again.height()) == size
