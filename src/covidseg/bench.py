@@ -33,6 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-size", type=int, default=352, help="random MA-UNet input_size metadata (default 352)")
     parser.add_argument("--inference-size", type=int, default=None, help="override the network input side")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="covidseg's network arithmetic (peers always run fp32, as shipped)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--slices", type=int, default=300, help="synthetic volume depth (default 300)")
     parser.add_argument("--peer-slices", type=int, default=16, help="slices timed per peer network (default 16)")
@@ -149,7 +151,7 @@ def _run_case(model, source, args, workdir, queue):
     from covidseg.inference import Segmenter
 
     seg = Segmenter(model, threads=args.threads, batch_size=args.batch_size, inference_size=args.inference_size,
-                    keep_probabilities=False)
+                    keep_probabilities=False, precision=args.precision)
     t0 = time.perf_counter()
     if source == "slice":
         from covidseg.io import read_image
@@ -204,8 +206,12 @@ def _in_child(target, *a):
 def main(args: argparse.Namespace) -> int:
     import platform
 
+    from covidseg.inference.engine import resolve_precision
+
     results: dict = {"cpu": platform.processor() or platform.machine(), "cores_used": args.threads,
-                     "os_cpus": os.cpu_count(), "batch_size": args.batch_size}
+                     "os_cpus": os.cpu_count(), "batch_size": args.batch_size,
+                     "precision": resolve_precision(args.precision, "cpu"),
+                     "load_average_at_start": os.getloadavg()}
     with tempfile.TemporaryDirectory(prefix="covidseg-bench-") as tmp:
         tmp = Path(tmp)
         model = _model(args, tmp)
@@ -226,6 +232,7 @@ def main(args: argparse.Namespace) -> int:
             results["peers_seconds_per_slice"] = peers
             results["peers_extrapolated_volume_s"] = {
                 k: round(v * args.slices, 1) for k, v in peers.items() if k != "peak_rss_mb"}
+    results["load_average_at_end"] = os.getloadavg()
     print(json.dumps(results, indent=2))
     if args.json:
         from covidseg.io import atomic_write

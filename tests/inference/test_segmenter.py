@@ -84,3 +84,19 @@ def test_lung_only_on_plain_image_needs_a_model(semiseg):
     src = sorted((semiseg / "test" / "images").glob("*.jpg"))[0]
     with pytest.raises(Exception, match="HU|Hounsfield"):
         Segmenter(tasks=("lung",), lung_method="hu").predict(src)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_precision_is_applied_and_reported(tiny_all, ct_examples, precision):
+    pred = Segmenter(tiny_all, precision=precision).predict(ct_examples / "cip-ct64.nii.gz")
+    assert pred.precision == precision and pred.report()["precision"] == precision
+
+
+def test_bad_config_values_name_the_field():
+    from covidseg.inference import SegmenterConfig
+
+    for kwargs, name in [({"tasks": ("liver",)}, "tasks"), ({"precision": "int4"}, "precision"),
+                         ({"lung_method": "magic"}, "lung_method"), ({"hu_window": (10.0, -10.0)}, "hu_window"),
+                         ({"min_lesion_mm3": -1.0}, "min_lesion_mm3"), ({"inference_size": 8}, "inference_size")]:
+        with pytest.raises(ValueError, match=name):
+            SegmenterConfig(**kwargs)

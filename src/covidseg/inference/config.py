@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from covidseg.inference.engine import TRAINING_HU_WINDOW
+from covidseg.inference.engine import PRECISIONS, TRAINING_HU_WINDOW
 from covidseg.inference.lung_hu import HULungConfig
 from covidseg.quantify import SeverityConfig
 
@@ -30,6 +30,8 @@ class SegmenterConfig:
     lesion_reach_mm: how far (in-plane) outside the HU lung a lesion may extend the lung.
     keep_probabilities: keep uint8 probability maps in the result (memory: 1 byte per voxel
         per map).
+    precision: network arithmetic: ``fp32``, ``bf16`` (bfloat16 autocast), or ``auto`` (bf16
+        on CPUs with native bfloat16 support, fp32 elsewhere).
     """
 
     tasks: tuple[str, ...] = TASKS
@@ -44,6 +46,7 @@ class SegmenterConfig:
     min_lesion_px: int = 10
     lesion_reach_mm: float = 10.0
     keep_probabilities: bool = True
+    precision: str = "auto"
     hu_lung: HULungConfig = field(default_factory=HULungConfig)
     severity: SeverityConfig = field(default_factory=SeverityConfig)
 
@@ -66,5 +69,7 @@ class SegmenterConfig:
         for name in ("min_lesion_mm3", "min_lesion_mm2", "min_lesion_px", "lesion_reach_mm"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if not (self.device == "cpu" or self.device.startswith("cuda") or self.device == "mps"):
             raise ValueError(f"device must be cpu, cuda[:N] or mps, got {self.device!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,6 +82,7 @@ def build_report(pred: "Prediction", files: list[str] | None = None) -> dict:
         "models": pred.models,
         "tasks": list(pred.tasks),
         "lung_source": pred.lung_source,
+        "precision": pred.precision,
         "unit": m.unit,
         "unit_note": unit_note,
         "measurements": {
@@ -129,15 +131,18 @@ def save_prediction(pred: "Prediction", folder: Path, *, dicom_seg: bool = False
         "lesion": pred.lesion if "lesion" in pred.tasks else None,
         "classes": pred.classes if "classes" in pred.tasks else None,
     }
-    for name, mask in masks.items():
-        if mask is None:
-            continue
+    def write(name: str, mask: np.ndarray) -> Path:
         # PNG binary masks as 0/255 (visible in any viewer); NIfTI as 0/1 label maps.
-        data = mask.astype(np.uint8) * (255 if png_masks and name != "classes" else 1)
-        written.append(write_mask(data, img, folder / f"{name}{suffix}"))
+        data = mask.astype(np.uint8) * np.uint8(255 if png_masks and name != "classes" else 1)
+        return write_mask(data, img, folder / f"{name}{suffix}")
 
-    if pictures:
-        written += _pictures(pred, folder)
+    # gzip-compressing big NIfTI masks dominates saving and releases the GIL: write them in
+    # parallel threads while the pictures are drawn.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = [pool.submit(write, name, mask) for name, mask in masks.items() if mask is not None]
+        pictures_written = _pictures(pred, folder) if pictures else []
+        written += [f.result() for f in futures]
+    written += pictures_written
     if dicom_seg and img.kind in ("dicom-series", "dicom-file"):
         from covidseg.inference.dicom_seg import write_dicom_seg
 
@@ -186,6 +191,8 @@ def _pictures(pred: "Prediction", folder: Path) -> list[Path]:
     grid = render.montage([tile(k) for k in picks], caps)
     _write_png(render.with_legend(grid, items, caption), folder / "overlay.png")
     out.append(folder / "overlay.png")
+    if arr.shape[0] < 2:  # a one-slice stack: a curve would be a single point
+        return out
     xlabel = "slice (inferior → superior)" if img.orientation[0].upper() == "S" else "slice"
     with atomic_write(folder / "lesion_curve.png") as tmp:
         render.lesion_curve(list(lesion_counts * per_px), list(lung_counts * per_px), unit, tmp, xlabel=xlabel)

@@ -53,6 +53,7 @@ class Prediction:
     tasks: tuple[str, ...]
     timings: dict[str, float] = field(default_factory=dict)
     config: SegmenterConfig | None = None
+    precision: str | None = None  # "fp32" / "bf16" as the networks actually ran
 
     def report(self) -> dict:
         from covidseg.inference.export import build_report
@@ -131,7 +132,7 @@ class Segmenter:
             channels["ggo"] = channels["consolidation"] = self.assignment["classes"]
         self.channels = channels
         self.runner = Runner(self.models, channels, device=config.device, batch_size=config.batch_size,
-                             size=config.inference_size) if channels else None
+                             size=config.inference_size, precision=config.precision) if channels else None
 
     # ------------------------------------------------------------------ prediction
     def predict(self, source, *, series: str | int | None = None, progress: ProgressFn | None = None) -> Prediction:
@@ -235,7 +236,8 @@ class Segmenter:
         return Prediction(image=image, lung=lung, lesion=lesion, classes=classes, sides=sides,
                           probabilities=probs, measurements=measurements,
                           models=[m.describe() for m in self.models], lung_source=lung_source,
-                          tasks=cfg.tasks, timings=clock.timings, config=cfg)
+                          tasks=cfg.tasks, timings=clock.timings, config=cfg,
+                          precision=self.runner.precision if self.runner is not None else None)
 
     def _lung(self, lung_hu: np.ndarray | None, probs: dict[str, np.ndarray]) -> tuple[np.ndarray | None, str]:
         method = self.config.lung_method
