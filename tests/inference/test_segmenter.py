@@ -100,3 +100,48 @@ def test_bad_config_values_name_the_field():
                          ({"min_lesion_mm3": -1.0}, "min_lesion_mm3"), ({"inference_size": 8}, "inference_size")]:
         with pytest.raises(ValueError, match=name):
             SegmenterConfig(**kwargs)
+
+
+def test_whole_slice_images_are_rerun_on_the_lung_box(tmp_path, semiseg, make_tiny, monkeypatch):
+    """A small training crop pasted into a big black canvas: the first pass finds the lungs,
+    the second pass sees only their box."""
+    from PIL import Image
+
+    from covidseg.inference import segmenter as S
+
+    src = sorted((semiseg / "test" / "images").glob("*.jpg"))[0]
+    crop = np.asarray(Image.open(src).convert("L"))
+    canvas = np.zeros((crop.shape[0] * 3, crop.shape[1] * 3), np.uint8)
+    canvas[crop.shape[0]:2 * crop.shape[0], crop.shape[1]:2 * crop.shape[1]] = crop
+    path = tmp_path / "whole.png"
+    Image.fromarray(canvas).save(path)
+    seg = Segmenter(make_tiny(tmp_path / "m", "all"))
+    boxes = []
+    original = seg.runner.run
+
+    def spy(images, indices, box, progress=None):
+        boxes.append(box)
+        return original(images, indices, box, progress)
+
+    monkeypatch.setattr(seg.runner, "run", spy)
+    # Pretend the first pass found lungs exactly in the pasted crop.
+    monkeypatch.setattr(S.Segmenter, "_refined_box",
+                        lambda self, probs, box: S.Box(crop.shape[0], 2 * crop.shape[0], crop.shape[1], 2 * crop.shape[1]))
+    monkeypatch.setattr(S, "clean_lung", lambda m: np.ones_like(m))
+    pred = seg.predict(path)
+    assert len(boxes) == 2 and boxes[0] == S.Box.full(canvas.shape)
+    assert boxes[1] == S.Box(crop.shape[0], 2 * crop.shape[0], crop.shape[1], 2 * crop.shape[1])
+    assert pred.probabilities["lesion"][: crop.shape[0]].max() == 0  # outside the box: nothing
+
+
+def test_refined_box_only_when_lungs_are_small(tiny_all):
+    from covidseg.inference.engine import Box
+
+    seg = Segmenter(tiny_all)
+    probs = {"lung": np.zeros((1, 100, 100), np.uint8)}
+    probs["lung"][0, 40:60, 20:45] = 255
+    probs["lung"][0, 40:60, 55:80] = 255
+    small = seg._refined_box(probs, Box.full((100, 100)))
+    assert small is not None and small.y0 <= 40 and small.y1 >= 60 and small.x0 <= 20 and small.x1 >= 80
+    probs["lung"][0, 2:98, 2:98] = 255
+    assert seg._refined_box(probs, Box.full((100, 100))) is None

@@ -30,6 +30,9 @@ class SegmenterConfig:
     lesion_reach_mm: how far (in-plane) outside the HU lung a lesion may extend the lung.
     keep_probabilities: keep uint8 probability maps in the result (memory: 1 byte per voxel
         per map).
+    refine_crop, refine_below: for plain images, if the lungs found in a first pass fill less
+        than ``refine_below`` of the image area, run again on the lung box (the training
+        images are crops around the lungs; a whole 512x512 slice is not).
     precision: network arithmetic: ``fp32``, ``bf16`` (bfloat16 autocast), or ``auto`` (bf16
         on CPUs with native bfloat16 support, fp32 elsewhere).
     """
@@ -47,6 +50,8 @@ class SegmenterConfig:
     lesion_reach_mm: float = 10.0
     keep_probabilities: bool = True
     precision: str = "auto"
+    refine_crop: bool = True
+    refine_below: float = 0.6
     hu_lung: HULungConfig = field(default_factory=HULungConfig)
     severity: SeverityConfig = field(default_factory=SeverityConfig)
 
@@ -69,6 +74,8 @@ class SegmenterConfig:
         for name in ("min_lesion_mm3", "min_lesion_mm2", "min_lesion_px", "lesion_reach_mm"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0.0 < self.refine_below <= 1.0:
+            raise ValueError(f"refine_below must be in (0, 1], got {self.refine_below!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if not (self.device == "cpu" or self.device.startswith("cuda") or self.device == "mps"):

@@ -196,6 +196,17 @@ class Segmenter:
             for i, channel_probs in self.runner.run(unit_slice, indices, box, tick):
                 for c, p in channel_probs.items():
                     probs[c][i][box.slices] = np.rint(p * 255.0).astype(np.uint8)
+            refined = self._refined_box(probs, box) if lung_hu is None and cfg.refine_crop else None
+            if refined is not None:
+                # Whole slices given as plain images: run again on the lung box, the framing of
+                # the training crops (the first pass found where the lungs are).
+                rows = np.nonzero(probs["lung"][:, refined.slices[0], refined.slices[1]].max(axis=(1, 2)) >= 128)[0]
+                done, total = 0, len(rows)
+                for c in probs:
+                    probs[c][:] = 0
+                for i, channel_probs in self.runner.run(unit_slice, rows.tolist(), refined, tick):
+                    for c, p in channel_probs.items():
+                        probs[c][i][refined.slices] = np.rint(p * 255.0).astype(np.uint8)
             clock.mark("network")
 
         # 3. post-processing
@@ -249,6 +260,19 @@ class Segmenter:
         if model_lung is not None:
             return model_lung, "model"
         return (lung_hu, "hu") if lung_hu is not None else (None, "none")
+
+    def _refined_box(self, probs: dict[str, np.ndarray], box: Box) -> Box | None:
+        """The lung box of a first pass over whole slices, if the lungs fill clearly less of
+        the slice than the training crops do (there the lung box is the whole crop)."""
+        if "lung" not in probs:
+            return None
+        lung = clean_lung(probs["lung"] >= np.uint8(128))
+        found = Box.of_mask(lung.any(axis=0))
+        if found is None:
+            return None
+        area = (found.y1 - found.y0) * (found.x1 - found.x0)
+        full = (box.y1 - box.y0) * (box.x1 - box.x0)
+        return found if area < self.config.refine_below * full else None
 
     def _min_lesion_voxels(self, spacing, ndim: int) -> float:
         cfg = self.config
