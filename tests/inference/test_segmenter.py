@@ -145,3 +145,15 @@ def test_refined_box_only_when_lungs_are_small(tiny_all):
     assert small is not None and small.y0 <= 40 and small.y1 >= 60 and small.x0 <= 20 and small.x1 >= 80
     probs["lung"][0, 2:98, 2:98] = 255
     assert seg._refined_box(probs, Box.full((100, 100))) is None
+
+
+def test_lung_only_runs_without_weights_on_hu_but_not_on_images(tmp_path, ct_examples, semiseg, monkeypatch):
+    from covidseg.errors import InputError
+    from covidseg.inference import models
+
+    monkeypatch.setattr(models, "WEIGHTS_DIR", tmp_path / "no-weights")
+    seg = Segmenter(tasks=("lung",))
+    assert seg.models == [] and seg.runner is None
+    assert seg.predict(ct_examples / "cip-ct64.nii.gz").lung.any()
+    with pytest.raises(InputError, match="lung model"):
+        seg.predict(sorted((semiseg / "test" / "images").glob("*.jpg"))[0])

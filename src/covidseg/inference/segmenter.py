@@ -106,12 +106,19 @@ class Segmenter:
         wanted = set(config.tasks) - ({"lung"} if config.lung_method == "hu" else set())
         if config.lung_method in ("model", "union"):
             wanted.add("lung")
-        needs_network = bool(wanted)
+        # The lung alone needs no network on HU input (classical method): weights are then
+        # optional, and only plain images will ask for them.
+        lung_only = wanted <= {"lung"} and config.lung_method in ("auto", "hu")
         self.models: list[LoadedModel] = []
         self.assignment: dict[str, LoadedModel] = {}
-        if needs_network or model is not None:
+        if wanted or model is not None:
             if isinstance(model, (list, tuple)) and model and all(isinstance(m, LoadedModel) for m in model):
                 loaded = list(model)
+            elif model is None and lung_only:
+                try:
+                    loaded = load_models(shipped_models(), device=config.device)
+                except ModelError:
+                    loaded = []
             else:
                 folders = shipped_models() if model is None else discover(model)
                 loaded = load_models(folders, device=config.device)
@@ -160,6 +167,10 @@ class Segmenter:
             raise InputError("lung_method='hu' needs CT in Hounsfield units; this input is a plain image",
                              image.source)
 
+        if not is_hu and "lung" not in self.channels:
+            raise InputError("a plain image (not HU) needs a trained lung model; pass a model with task "
+                             "'lung' or 'all'", image.source)
+
         # 1. classical lung (HU input)
         lung_hu = None
         if is_hu and cfg.lung_method in ("auto", "hu", "union"):
@@ -168,9 +179,10 @@ class Segmenter:
             lung_hu = lung_hu if lung_hu.ndim == 3 else lung_hu[None]
             clock.mark("lung_hu")
 
-        # 2. networks, slice batches inside the lung box
+        # 2. networks, slice batches inside the lung box (not for a lung the HU method gives)
         probs: dict[str, np.ndarray] = {}
-        if self.runner is not None:
+        hu_lung_suffices = lung_hu is not None and cfg.lung_method in ("auto", "hu") and set(self.channels) <= {"lung"}
+        if self.runner is not None and not hu_lung_suffices:
             if lung_hu is not None and (lung_hu.any() or cfg.lung_method != "union"):
                 # Only slices with lung can hold a counted lesion: the others are skipped.
                 indices = np.nonzero(lung_hu.any(axis=(1, 2)))[0].tolist()
