@@ -382,7 +382,8 @@ class MainWindow(QMainWindow):
         if total > 0:
             self.progress.setRange(0, total)
             self.progress.setValue(done)
-            self.progress.setFormat(f"{self._job_label} %v / %m")
+            if self._job is not None and not self._job.is_cancelled:  # keep "Cancelling…" visible
+                self.progress.setFormat(f"{self._job_label} %v / %m")
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
