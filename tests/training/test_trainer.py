@@ -257,3 +257,10 @@ def test_cli_resume_extends_a_finished_run(split, tmp_path):
     assert [r["epoch"] for r in rows] == ["1", "2"]
     assert json.loads((run / "config.json").read_text())["epochs"] == 2
     assert main(["train", "--resume", str(run), "--lr", "0.5", "--quiet"]) == 2  # would change the optimisation
+
+
+def test_bfloat16_autocast_on_cpu_trains(split, tmp_path):
+    t = Trainer(cfg(split, tmp_path / "r", task="all", epochs=1, steps_per_epoch=2, amp="on", export=False), verbose=False)
+    res = t.fit()
+    assert t.amp_dtype == torch.bfloat16 and np.isfinite(res.history[0]["train_loss"])
+    assert all(v.dtype == torch.float32 for v in t.net.state_dict().values() if v.is_floating_point())
