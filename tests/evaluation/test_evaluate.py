@@ -133,7 +133,8 @@ def test_all_task_model_reports_every_target(split, tmp_path):
     res = Trainer(TrainConfig(task="all", data=str(train), out=str(tmp_path / "run"), epochs=1, steps_per_epoch=2,
                               base_channels=4, depth=2, input_size=32, batch_size=2, val_count=2, threads=1),
                   verbose=False).fit()
-    ev = evaluate(split, model=res.model_dir, out=tmp_path / "eval")
+    ev = evaluate(split, model=tmp_path / "run", out=tmp_path / "eval")  # a run folder means RUN/model
+    assert ev.source == str(res.model_dir)
     assert list(ev.binary) == ["infection", "ggo", "consolidation", "lung"]
     assert ev.task == "all" and ev.threshold == res.threshold
     for target in ev.binary:

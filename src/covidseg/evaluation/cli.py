@@ -7,7 +7,7 @@ import argparse
 
 def configure(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", metavar="DIR", help="trained model folder (save_pretrained format, e.g. RUN/model)")
+    src.add_argument("--model", metavar="DIR", help="trained model folder (save_pretrained format) or a training run folder (uses RUN/model)")
     src.add_argument("--predictions", metavar="DIR",
                      help="folder of predicted maps (PNG, named like the ground truth; optional infection/ ggo/ "
                           "consolidation/ lung/ subfolders)")

@@ -273,8 +273,11 @@ def evaluate(
         if isinstance(model, (str, Path)):
             from covidseg.models import load_pretrained
 
-            source = str(model)
-            model = load_pretrained(model, device=device)
+            folder = Path(model)
+            if not (folder / "config.json").is_file() and (folder / "model" / "config.json").is_file():
+                folder = folder / "model"  # a training run folder: use its exported model
+            source = str(folder)
+            model = load_pretrained(folder, device=device)
         else:
             source = type(model).__name__
         model.eval()
