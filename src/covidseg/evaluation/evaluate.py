@@ -274,7 +274,7 @@ def evaluate(
             from covidseg.models import load_pretrained
 
             folder = Path(model)
-            if not (folder / "config.json").is_file() and (folder / "model" / "config.json").is_file():
+            if not (folder / "model.safetensors").is_file() and (folder / "model" / "model.safetensors").is_file():
                 folder = folder / "model"  # a training run folder: use its exported model
             source = str(folder)
             model = load_pretrained(folder, device=device)
