@@ -88,12 +88,13 @@ def r231_unet():
     return R231()
 
 
-def _time_network(net, size: int, n: int, batch: int) -> float:
+def _time_network(net, size: int, n: int, batch: int, bf16: bool = False) -> float:
+    """Seconds per slice of ``net`` alone (channels-last, inference mode, optional bf16)."""
     import torch
 
-    net.eval()
-    x = torch.rand(batch, 1, size, size)
-    with torch.inference_mode():
+    net = net.eval().to(memory_format=torch.channels_last)
+    x = torch.rand(batch, 1, size, size).contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
         net(x[:1])  # warm-up
         t0 = time.perf_counter()
         done = 0
@@ -185,10 +186,16 @@ def _run_peers(args, queue):
     torch.set_num_threads(args.threads)
     from monai.networks.nets import BasicUNet
 
+    from covidseg.inference.engine import resolve_precision
+
     out = {}
     basic = BasicUNet(spatial_dims=2, in_channels=1, out_channels=4)
+    r231 = r231_unet()
     out["monai_basicunet_512"] = _time_network(basic, 512, args.peer_slices, args.batch_size)
-    out["lungmask_r231_256"] = _time_network(r231_unet(), 256, args.peer_slices, args.batch_size)
+    out["lungmask_r231_256"] = _time_network(r231, 256, args.peer_slices, args.batch_size)
+    if resolve_precision(args.precision, "cpu") == "bf16":  # the same arithmetic as covidseg, for fairness
+        out["monai_basicunet_512_bf16"] = _time_network(basic, 512, args.peer_slices, args.batch_size, True)
+        out["lungmask_r231_256_bf16"] = _time_network(r231, 256, args.peer_slices, args.batch_size, True)
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     queue.put(out)
 
