@@ -161,3 +161,12 @@ def test_bad_flags_are_config_errors(tmp_path, semiseg, capsys, argv, word, tiny
     src = sorted((semiseg / "test" / "images").glob("*.jpg"))[0]
     assert run(src, "-o", tmp_path / "out", "--model", tiny_all, *argv) == 2
     assert word in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("series, status", [("123456", "ok"), ("999", "failed")])
+def test_series_selection(tmp_path, ct_examples, series, status):
+    code = run(ct_examples / "cip-ct64-dicom", "-o", tmp_path, "--tasks", "lung", "--series", series, "--no-pictures")
+    row = summary(tmp_path)["cip-ct64-dicom"]
+    assert row["status"] == status and code == (0 if status == "ok" else 1)
+    if status == "failed":
+        assert "no series matches" in row["error"]

@@ -174,6 +174,15 @@ def main(args: argparse.Namespace) -> int:
             name = safe_name(Path(item).name.split(".")[0] or "input")
             cases.append((name, None, _one_line(exc), item))
             continue
+        if args.series is not None:
+            # --series picks one series per DICOM folder: its folder is one case, not one per series.
+            by_uid = [c for c in found if c.series == args.series]
+            if by_uid:
+                found = by_uid
+            else:
+                seen_paths: set = set()
+                found = [c for c in found if not (c.kind == "dicom-series" and (c.path in seen_paths
+                                                                                  or seen_paths.add(c.path)))]
         for case in found:
             cases.append((case.name, case, "", case.path))
     named = []
@@ -201,7 +210,8 @@ def main(args: argparse.Namespace) -> int:
                                  output=folder))
             else:
                 try:
-                    image = read_case(case) if args.series is None else _read_series(case, args.series)
+                    use_series = args.series is not None and case.kind == "dicom-series"
+                    image = _read_series(case, args.series) if use_series else read_case(case)
                     pred = segmenter.predict(image, progress=progress.slices_done)
                     pred.timings["read"] = round(time.perf_counter() - t0 - sum(pred.timings.values()), 4)
                     pred.save(folder, dicom_seg=args.dicom_seg, pictures=not args.no_pictures)
