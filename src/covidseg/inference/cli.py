@@ -212,8 +212,9 @@ def main(args: argparse.Namespace) -> int:
                 try:
                     use_series = args.series is not None and case.kind == "dicom-series"
                     image = _read_series(case, args.series) if use_series else read_case(case)
+                    read_s = time.perf_counter() - t0
                     pred = segmenter.predict(image, progress=progress.slices_done)
-                    pred.timings["read"] = round(time.perf_counter() - t0 - sum(pred.timings.values()), 4)
+                    pred.timings["read"] = round(read_s, 4)
                     pred.save(folder, dicom_seg=args.dicom_seg, pictures=not args.no_pictures)
                     rows.append(_row(name, "ok", source=source, kind=case.kind, pred=pred,
                                      seconds=time.perf_counter() - t0, output=folder))
