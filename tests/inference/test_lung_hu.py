@@ -80,3 +80,18 @@ def test_window_maps_hu_into_training_grey_levels(semiseg, ct_examples):
     assert abs(np.median(tissue) - np.median(train_tissue)) < 25
     # This COPD scan's lungs are darker than healthy COVID-patient lung (-919 vs ~-850 HU).
     assert abs(np.median(grey[lung]) - np.median(train_lung)) < 30
+
+
+@pytest.mark.parametrize("name", ["cip-ct64.nii.gz", "cip-ct64-dicom"])
+def test_right_lung_is_on_the_patients_right_in_world_space(ct_examples, name):
+    from covidseg.quantify import LEFT, RIGHT
+
+    pred = Segmenter(tasks=("lung",), lung_method="hu").predict(ct_examples / name)
+    affine = np.asarray(pred.image.affine)  # voxel (z, y, x) -> RAS mm
+
+    def centre_ras(mask):
+        idx = np.argwhere(mask).mean(axis=0)
+        return affine @ np.r_[idx, 1.0]
+
+    right, left = centre_ras(pred.sides == RIGHT), centre_ras(pred.sides == LEFT)
+    assert right[0] < left[0] - 50  # RAS: +x points to the patient's left; lungs ~10 cm apart
