@@ -94,4 +94,4 @@ def test_right_lung_is_on_the_patients_right_in_world_space(ct_examples, name):
         return affine @ np.r_[idx, 1.0]
 
     right, left = centre_ras(pred.sides == RIGHT), centre_ras(pred.sides == LEFT)
-    assert right[0] < left[0] - 50  # RAS: +x points to the patient's left; lungs ~10 cm apart
+    assert right[0] > left[0] + 50  # RAS+: x grows toward the patient's right; lungs ~10 cm apart
