@@ -86,11 +86,16 @@ def test_dicom_seg_references_source(ct_run, ct_examples):
     assert referenced == {ds.SOPInstanceUID for ds in source}
     labels = [s.SegmentLabel for s in seg.SegmentSequence]
     assert labels[0] == "Lung" and len(labels) == 3
-    # The SEG's lung frames agree with the NIfTI lung mask (same voxels, patient-space mapped).
-    lung_nifti = np.asarray(nib.load(out / "cip-ct64-dicom" / "lung.nii.gz").dataobj) > 0
-    total = seg.get_volume(segment_numbers=[1]).array.sum() if hasattr(seg, "get_volume") else None
-    if total is not None:
-        assert total == lung_nifti.sum()
+    # The SEG's lung voxels, mapped through patient space (LPS -> RAS), are the NIfTI's lung voxels.
+    nifti = nib.load(out / "cip-ct64-dicom" / "lung.nii.gz")
+    lung_nifti = np.asarray(nifti.dataobj) > 0
+    vol = seg.get_volume(segment_numbers=[1])
+    idx = np.argwhere(vol.array[..., 0] > 0)
+    lps = (vol.affine @ np.c_[idx, np.ones(len(idx))].T).T[:, :3]
+    ras = lps * [-1.0, -1.0, 1.0]
+    ijk = np.rint((np.linalg.inv(nifti.affine) @ np.c_[ras, np.ones(len(ras))].T).T[:, :3]).astype(int)
+    assert len(idx) == lung_nifti.sum() > 0
+    assert lung_nifti[tuple(ijk.T)].all()
 
 
 def test_slice_input_gives_pngs_at_input_size(tmp_path, semiseg, tiny_all):
