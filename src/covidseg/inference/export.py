@@ -187,7 +187,7 @@ def _pictures(pred: "Prediction", folder: Path) -> list[Path]:
     picks = render.pick_slices(lesion_counts, lung_counts)
     unit = m.slice_unit or "pixels"
     per_px = float(np.prod(img.spacing[1:])) if img.spacing is not None else 1.0
-    caps = [f"slice {k}: lesion {lesion_counts[k] * per_px:.0f} {unit}" for k in picks]
+    caps = [f"slice {k}: lesion {lesion_counts[k] * per_px:.0f} {render.pretty_unit(unit)}" for k in picks]
     grid = render.montage([tile(k) for k in picks], caps)
     _write_png(render.with_legend(grid, items, caption), folder / "overlay.png")
     out.append(folder / "overlay.png")

@@ -17,6 +17,10 @@ LESION_COLOUR = (255, 140, 0)
 _MIN_SIDE = 320  # small inputs (e.g. 64x64) are enlarged so the picture stays legible
 
 
+def pretty_unit(unit: str) -> str:
+    return {"mm2": "mm²", "mm3": "mm³"}.get(unit, unit)
+
+
 def grey(slice2d: np.ndarray, is_hu: bool, value_range: tuple[float, float] | None = None) -> np.ndarray:
     """8-bit display of a slice: HU through the training window, images as they are."""
     lo, hi = TRAINING_HU_WINDOW if is_hu else (value_range or (0.0, 255.0))
@@ -131,7 +135,7 @@ def lesion_curve(values: list[float], lung_values: list[float] | None, unit: str
         ax.plot(z, lung_values, color="#00a0d0", lw=1.2, label="lung")
     ax.fill_between(z, values, color="#ff8c00", alpha=0.6, label="lesion")
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"area per slice ({unit})")
+    ax.set_ylabel(f"area per slice ({pretty_unit(unit)})")
     ax.legend(loc="upper right", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
