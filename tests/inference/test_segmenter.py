@@ -157,3 +157,14 @@ def test_lung_only_runs_without_weights_on_hu_but_not_on_images(tmp_path, ct_exa
     assert seg.predict(ct_examples / "cip-ct64.nii.gz").lung.any()
     with pytest.raises(InputError, match="lung model"):
         seg.predict(sorted((semiseg / "test" / "images").glob("*.jpg"))[0])
+
+
+def test_progress_callback_can_cancel(tiny_all, ct_examples):
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done, total):
+        raise Cancelled
+
+    with pytest.raises(Cancelled):
+        Segmenter(tiny_all, batch_size=4).predict(ct_examples / "cip-ct64.nii.gz", progress=cancel)
