@@ -168,3 +168,12 @@ def test_progress_callback_can_cancel(tiny_all, ct_examples):
 
     with pytest.raises(Cancelled):
         Segmenter(tiny_all, batch_size=4).predict(ct_examples / "cip-ct64.nii.gz", progress=cancel)
+
+
+def test_report_names_the_dicom_series(tiny_all, ct_examples):
+    import pydicom
+
+    src = ct_examples / "cip-ct64-dicom"
+    uid = pydicom.dcmread(src / "IMG0001.dcm", stop_before_pixels=True).SeriesInstanceUID
+    report = Segmenter(tiny_all, keep_probabilities=False).predict(src).report()
+    assert report["input"]["series_instance_uid"] == uid

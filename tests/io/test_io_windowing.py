@@ -15,7 +15,11 @@ def test_presets():
     assert (LUNG.level, LUNG.width) == (-600, 1500)
     assert (MEDIASTINUM.level, MEDIASTINUM.width) == (40, 400)
     assert (LUNG.lower, LUNG.upper) == (-1350, 150)
-    assert MODEL_WINDOW == LUNG
+    # The calibrated model window is the one inference uses, and puts air where the training JPGs have it.
+    from covidseg.inference.engine import TRAINING_HU_WINDOW
+
+    assert (MODEL_WINDOW.lower, MODEL_WINDOW.upper) == TRAINING_HU_WINDOW
+    assert 0 < window(np.array([-1000.0]), MODEL_WINDOW.level, MODEL_WINDOW.width)[0] * 255 < 30
     with pytest.raises(dataclasses.FrozenInstanceError):
         LUNG.level = 0  # type: ignore[misc]
 

@@ -18,11 +18,13 @@ import torch
 import torch.nn.functional as F
 
 from covidseg.inference.models import LoadedModel
+from covidseg.io.windowing import MODEL_WINDOW
 
 #: HU window [low, high] whose linear map to [0, 255] reproduces the grey levels of the
 #: COVID-SemiSeg training slices (median air 15, aerated lung 47, soft tissue 217; fitted on
 #: the 98 labelled slices, see docs/predict.md "Intensity domain").
-TRAINING_HU_WINDOW: tuple[float, float] = (-1100.0, 250.0)
+# One source of truth for the HU → training-intensity mapping: covidseg.io.MODEL_WINDOW.
+TRAINING_HU_WINDOW: tuple[float, float] = (MODEL_WINDOW.lower, MODEL_WINDOW.upper)
 
 # channel name -> how to derive it from a model's probabilities (B, C, H, W)
 _DERIVE: dict[str, dict[str, Callable[[torch.Tensor], torch.Tensor]]] = {

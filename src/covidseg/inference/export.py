@@ -77,7 +77,7 @@ def build_report(pred: "Prediction", files: list[str] | None = None) -> dict:
             "spacing_known": img.spacing is not None,
             "is_hu": bool(img.is_hu),
             "orientation": list(img.orientation),
-            "series_instance_uid": meta.get("series_instance_uid") or meta.get("SeriesInstanceUID"),
+            "series_instance_uid": meta.get("series_uid"),
         },
         "models": pred.models,
         "tasks": list(pred.tasks),

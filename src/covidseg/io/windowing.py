@@ -53,12 +53,12 @@ LUNG = Window(-600.0, 1500.0)
 #: Mediastinal / soft-tissue window (L 40, W 400: -160 .. 240 HU).
 MEDIASTINUM = Window(40.0, 400.0)
 
-#: The window that maps HU to the 8-bit training-image domain of the shipped models.
-#: Starts as :data:`LUNG`; the predict pipeline calibrates it (by comparing the intensity
-#: distribution of lung/lesion pixels in the training JPGs with windowed HU volumes) and
-#: this constant is updated to the calibrated window. ``to_model_input`` reads it at call
-#: time.
-MODEL_WINDOW = LUNG
+#: The window that maps HU to the 8-bit training-image domain of the shipped models:
+#: -1100 .. 250 HU (L -425, W 1350). Calibrated on the 98 labelled COVID-SemiSeg slices by
+#: matching grey levels of air (~15), aerated lung (~47) and soft tissue (~217) to their HU
+#: (see docs/predict.md); the generic LUNG window puts air at grey 60 and soft tissue at
+#: 236, off the training images. ``to_model_input`` and the predict pipeline both use it.
+MODEL_WINDOW = Window(-425.0, 1350.0)
 
 
 def window(hu: np.ndarray, level: float, width: float) -> np.ndarray:
