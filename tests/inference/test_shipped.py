@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import re
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +21,28 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_readme_demo_on_examples(tmp_path):
-    assert main(["predict", "-q", str(EXAMPLES), "-o", str(tmp_path)]) == 0
-    with open(tmp_path / "summary.csv", newline="") as fh:
+def _readme_demo_args() -> list[str]:
+    """The arguments of set-up command 1 in the README (the demo), exactly as written there."""
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    match = re.search(r"covidseg predict ([^\n`]+)", readme)
+    assert match, "README has no 'covidseg predict' demo command"
+    return shlex.split(match.group(1))
+
+
+def test_readme_demo_on_examples(tmp_path, monkeypatch):
+    args = _readme_demo_args()
+    out = args.index("-o")
+    args[out + 1] = str(tmp_path / "out")
+    monkeypatch.chdir(EXAMPLES.parent)  # the README runs from the checkout's root
+    assert main(["predict", "-q", *args]) == 0
+    with open(tmp_path / "out" / "summary.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 2 and all(r["status"] == "ok" for r in rows)
+    inputs = [a for a in args[:out] if not a.startswith("-")]
+    assert len(rows) == len(inputs) and all(r["status"] == "ok" for r in rows)
     assert all(r["mosmed_grade"].startswith("CT-") for r in rows)
+    for case in ("covid-semiseg-test-60", "cip-ct64"):
+        assert (tmp_path / "out" / case / "report.json").is_file()
+        assert (tmp_path / "out" / case / "overlay.png").is_file()
 
 
 def test_real_pipeline_lung_dice_on_hu_scan(ct_examples):

@@ -54,7 +54,7 @@ def dicom_series_choices(folder: Path) -> list[tuple[str, str]]:
     """(SeriesInstanceUID, label) of every CT series with pixels in ``folder``, largest first.
     Empty when the folder is not DICOM or cannot be scanned (reading then reports why)."""
     try:
-        from covidseg.io.dicom_scan import scan_dicom_folder
+        from covidseg.io import scan_dicom_folder
 
         found = [s for s in scan_dicom_folder(folder) if s.is_ct and s.has_pixels]
     except Exception:  # noqa: BLE001 - read_image gives the proper message afterwards

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from covidseg.io.atomic import atomic_write
 from covidseg.io.cases import find_cases, safe_name
+from covidseg.io.dicom_scan import SeriesInfo, scan_dicom_folder
 from covidseg.io.image import CANONICAL_ORIENTATION, KINDS, Case, CTImage
 from covidseg.io.readers import SUPPORTED, read_case, read_image
 from covidseg.io.windowing import LUNG, MEDIASTINUM, MODEL_WINDOW, Window, to_model_input, window
@@ -26,6 +27,8 @@ __all__ = [
     "read_image",
     "read_case",
     "find_cases",
+    "scan_dicom_folder",
+    "SeriesInfo",
     "safe_name",
     "write_mask",
     "mask_suffix",
