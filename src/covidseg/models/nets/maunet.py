@@ -25,8 +25,19 @@ from covidseg.models.blocks.conv import NORMS
 from covidseg.models.pretrained import PretrainedMixin
 
 
+class _ConfigDict:
+    """``from_dict`` shared by the config dataclasses: unknown keys are an error, not ignored."""
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        unknown = set(d) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+        return cls(**d)
+
+
 @dataclass
-class MAUNetConfig:
+class MAUNetConfig(_ConfigDict):
     in_channels: int = 1
     num_classes: int = 1
     base_channels: int = 32
@@ -57,14 +68,6 @@ class MAUNetConfig:
         d = asdict(self)
         d["aspp_dilations"] = list(self.aspp_dilations)
         return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "MAUNetConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
-        return cls(**d)
 
     @property
     def channels(self) -> list[int]:
@@ -202,7 +205,7 @@ class MAUNet(PretrainedMixin, nn.Module):
 
 
 @dataclass
-class UNetConfig:
+class UNetConfig(_ConfigDict):
     in_channels: int = 1
     num_classes: int = 1
     base_channels: int = 32
@@ -219,14 +222,6 @@ class UNetConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "UNetConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
-        return cls(**d)
 
 
 class UNet(MAUNet):
