@@ -4,6 +4,9 @@ radiological display orientation (rows toward posterior, columns toward patient-
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
+
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage as ndi
@@ -56,7 +59,16 @@ def overlay(grey2d: np.ndarray, lung: np.ndarray | None, classes: np.ndarray | N
     return rgb.clip(0, 255).astype(np.uint8)
 
 
+@functools.lru_cache(maxsize=8)
 def _font(size: int = 14):
+    # DejaVu Sans ships with matplotlib (a dependency) and has the ² and ³ of mm²/mm³,
+    # which Pillow's built-in font lacks.
+    try:
+        import matplotlib
+
+        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), size)
+    except (ImportError, OSError):
+        pass
     try:
         return ImageFont.load_default(size=size)
     except TypeError:  # Pillow < 10.1
