@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(
 def _readme_demo_args() -> list[str]:
     """The arguments of set-up command 1 in the README (the demo), exactly as written there."""
     readme = (EXAMPLES.parent / "README.md").read_text()
-    match = re.search(r"covidseg predict ([^\n`]+)", readme)
+    match = re.search(r"\.venv/bin/covidseg predict ([^\n`]+)", readme)
     assert match, "README has no 'covidseg predict' demo command"
     return shlex.split(match.group(1))
 
