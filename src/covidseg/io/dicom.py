@@ -330,13 +330,9 @@ def read_dicom_series(folder: Path, series: str | int | None = None) -> CTImage:
     )
     return CTImage(
         array=array,
-        spacing=geo["spacing"],
+        **geo,
         is_hu=True,
         kind="dicom-series",
-        orientation=geo["orientation"],
-        origin=geo["origin"],
-        direction=geo["direction"],
-        affine=geo["affine"],
         source=folder,
         metadata=meta,
         native=native,

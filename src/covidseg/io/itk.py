@@ -69,13 +69,9 @@ def read_itk(path: Path) -> CTImage:
     }
     return CTImage(
         array=array,
-        spacing=geo["spacing"],
+        **geo,
         is_hu=looks_like_hu(array),
         kind=kind,
-        orientation=geo["orientation"],
-        origin=geo["origin"],
-        direction=geo["direction"],
-        affine=geo["affine"],
         source=path,
         metadata=metadata,
         native=native,

@@ -60,13 +60,9 @@ def read_nifti(path: Path) -> CTImage:
     }
     return CTImage(
         array=array,
-        spacing=geo["spacing"],
+        **geo,
         is_hu=looks_like_hu(array),
         kind="nifti",
-        orientation=geo["orientation"],
-        origin=geo["origin"],
-        direction=geo["direction"],
-        affine=geo["affine"],
         source=path,
         metadata=metadata,
         native=native,
