@@ -83,6 +83,11 @@ class Job(QObject):
         else:
             self.finished.emit(result)
         finally:
+            # Hand the object back to the GUI thread: Python owns it and frees it there when the
+            # last reference goes. A C++ deleteLater in the worker raced with that and crashed.
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())
             self.done.emit()
 
 
@@ -95,7 +100,6 @@ def start(job: Job, parent: QObject | None = None) -> QThread:
     job.moveToThread(thread)
     thread.started.connect(job.run)
     job.done.connect(thread.quit)
-    thread.finished.connect(job.deleteLater)
     thread.finished.connect(thread.deleteLater)
     thread.start()
     return thread
