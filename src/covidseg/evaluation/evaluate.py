@@ -114,12 +114,12 @@ class EvaluationResult:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(_json_safe(self.to_dict()), indent=2) + "\n")
-        (out / "summary.csv").write_text(_csv(self.summary_rows()))
+        (out / "summary.csv").write_text(rows_to_csv(self.summary_rows()))
         per = []
         for protocol, table in (("binary", self.binary), ("published", self.published)):
             for target, res in table.items():
                 per += [{"protocol": protocol, "target": target, **r} for r in res["per_image"]]
-        (out / "per_image.csv").write_text(_csv(per))
+        (out / "per_image.csv").write_text(rows_to_csv(per))
         (out / "results.md").write_text(self.markdown())
         return out
 
@@ -172,7 +172,8 @@ def _json_safe(obj):
     return obj
 
 
-def _csv(rows: list[dict]) -> str:
+def rows_to_csv(rows: list[dict]) -> str:
+    """CSV text of dict rows; the header is the union of their keys in first-seen order."""
     if not rows:
         return ""
     keys: list[str] = []

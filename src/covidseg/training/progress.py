@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import sys
 import time
 from pathlib import Path
 
+from covidseg.evaluation.evaluate import rows_to_csv
 from covidseg.training.checkpoint import atomic_write_text
 
 
@@ -82,17 +81,8 @@ def _fmt(seconds: float) -> str:
 
 
 def write_metrics_csv(path: Path, history: list[dict]) -> None:
-    if not history:
-        return
-    keys: list[str] = []
-    for row in history:
-        keys += [k for k in row if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys)
-    w.writeheader()
-    for row in history:
-        w.writerow({k: row.get(k, "") for k in keys})
-    atomic_write_text(path, buf.getvalue())
+    if history:
+        atomic_write_text(path, rows_to_csv(history))
 
 
 def plot_curves(path: Path, history: list[dict]) -> None:
