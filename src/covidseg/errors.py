@@ -61,3 +61,7 @@ class ChecksumError(ModelError):
 
 class ConfigError(CovidsegError):
     """A configuration value (CLI flag, config file entry) is invalid."""
+
+
+class CheckpointError(CovidsegError):
+    """No readable training checkpoint in a run folder (damaged or missing files)."""
