@@ -1,0 +1,335 @@
+"""A corpus of hostile inputs: strange, broken or borderline files that covidseg must either
+refuse with a one-line typed error or read correctly. Nothing is downloaded; everything is
+generated in well under a second and takes about 1 MB on disk.
+
+API (stable, used by ``tests/hostile/test_readers.py`` and the ``covidseg predict`` tests)::
+
+    from hostile.corpus import HostileCase, make_corpus   # pytest puts tests/ on sys.path
+    for case in make_corpus(tmp_path):
+        case.name, case.path, case.expect ("error" | "ok"), case.match (regex for the error)
+
+Command line: ``python tests/hostile/corpus.py OUTDIR`` writes the corpus and prints a table.
+Each "error" case's ``match`` is a regex that the one-line message (``str(error)``, which
+starts with the path) must match; the behaviour of each case is documented in ``docs/io.md``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import sys
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from PIL import Image
+
+__all__ = ["HostileCase", "make_corpus", "SIZE", "HU_BACKGROUND", "HU_DISC",
+           "PIXEL_SPACING", "SLICE_STEP", "N_SLICES", "BOMB_SIDE", "PNG16_MAX"]
+
+#: In-plane size of every generated image / slice (covidseg refuses images under 32x32).
+SIZE = 40
+#: HU of the generated DICOM/NIfTI scans: air around a soft-tissue disc.
+HU_BACKGROUND, HU_DISC = -1000, 40
+#: DICOM geometry: PixelSpacing (rows, columns) and distance between slices, in mm.
+PIXEL_SPACING = (0.75, 0.8)
+SLICE_STEP = 2.5
+N_SLICES = 6
+#: Side of the decompression-bomb PNG (valid file, 20000 x 20000 pixels, ~40 kB on disk).
+BOMB_SIDE = 20_000
+#: Maximum grey value of the 16-bit PNG (a CT exported as HU + 1024).
+PNG16_MAX = 3000
+
+
+@dataclass(frozen=True)
+class HostileCase:
+    """One hostile input.
+
+    Attributes:
+        name: short id, e.g. ``"truncated-png"``.
+        path: the file or folder to give to covidseg.
+        expect: ``"error"`` (must be refused) or ``"ok"`` (must be read correctly).
+        match: regex the one-line error message must match (``""`` for "ok").
+        note: what the case is, for the table (free text).
+    """
+
+    name: str
+    path: Path
+    expect: str
+    match: str
+    note: str = ""
+
+
+# ---------------------------------------------------------------------------------- builders
+
+
+def _disc(size: int = SIZE) -> np.ndarray:
+    """HU slice: air with a soft-tissue disc in the middle."""
+    yy, xx = np.mgrid[:size, :size]
+    inside = (yy - size / 2) ** 2 + (xx - size / 2) ** 2 < (size / 3) ** 2
+    return np.where(inside, HU_DISC, HU_BACKGROUND).astype(np.int16)
+
+
+def _noise(shape, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+
+
+def _dicom(path: Path, *, rows: int = SIZE, cols: int = SIZE, z: float = 0.0, instance: int = 1,
+           series_uid: str = "1.2.826.0.1.3680043.8.498.1", modality: str = "CT",
+           sop_class: str = "1.2.840.10008.5.1.4.1.1.2", rescale: bool = True) -> Path:
+    """Write one small single-frame DICOM image (stored = HU + 1024, slope 1, intercept -1024)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    sop_uid = f"{series_uid}.{instance}"
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = sop_uid
+    ds.StudyInstanceUID = "1.2.826.0.1.3680043.8.498.0"
+    ds.SeriesInstanceUID = series_uid
+    ds.Modality = modality
+    ds.SeriesNumber = 1
+    ds.InstanceNumber = instance
+    ds.ImagePositionPatient = [-rows * PIXEL_SPACING[1] / 2, -cols * PIXEL_SPACING[0] / 2, z]
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.PixelSpacing = list(PIXEL_SPACING)
+    ds.SliceThickness = SLICE_STEP
+    ds.Rows, ds.Columns = rows, cols
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    ds.PixelRepresentation = 0
+    hu = _disc(max(rows, cols))[:rows, :cols]
+    if rescale:
+        ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
+    ds.PixelData = (hu.astype(np.int32) + 1024).astype("<u2").tobytes()
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def _series(folder: Path, zs, *, sizes=None, rescale: bool = True) -> Path:
+    """A DICOM series folder: one file per slice position in ``zs`` (written in reverse order
+    so that file names do not give the slice order away)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for k, z in enumerate(zs):
+        rows, cols = (sizes or {}).get(k, (SIZE, SIZE))
+        _dicom(folder / f"IM{len(zs) - k:04d}.dcm", rows=rows, cols=cols, z=float(z),
+               instance=k + 1, rescale=rescale)
+    return folder
+
+
+def _nifti(path: Path, data: np.ndarray, affine=None, **patch) -> Path:
+    """Write a NIfTI-1 file; ``patch`` sets raw header fields afterwards (e.g. ``pixdim``,
+    ``srow_x``) in the bytes themselves, because nibabel 'fixes' zero or negative spacing
+    and refuses singular affines when it builds a header."""
+    img = nib.Nifti1Image(data, np.diag([0.8, 0.8, SLICE_STEP, 1.0]) if affine is None else affine)
+    raw = img.to_bytes()
+    if patch:
+        hdr = nib.Nifti1Header(binaryblock=raw[:348], check=False)
+        for key, value in patch.items():
+            hdr[key] = value
+        raw = hdr.binaryblock + raw[348:]
+    path.write_bytes(gzip.compress(raw, compresslevel=1) if path.name.endswith(".gz") else raw)
+    return path
+
+
+def _ct_volume(nz: int = 4) -> np.ndarray:
+    """(x, y, z) int16 HU volume of the disc."""
+    return np.repeat(_disc()[:, :, None], nz, axis=2)
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _bomb_png(path: Path, side: int = BOMB_SIDE) -> Path:
+    """A valid 1-bit grey PNG of side x side pixels, streamed row by row through zlib: it is
+    ~40 kB on disk and never exists in memory, but decoding it would need side² bytes."""
+    row = b"\x00" + bytes((side + 7) // 8)  # filter byte 0 + all-black packed bits
+    comp = zlib.compressobj(9)
+    with open(path, "wb") as fh:
+        fh.write(b"\x89PNG\r\n\x1a\n")
+        fh.write(_png_chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)))
+        block = row * 256  # compress a few hundred rows per call: fast and still streamed
+        for start in range(0, side, 256):
+            data = comp.compress(block if start + 256 <= side else row * (side - start))
+            if data:
+                fh.write(_png_chunk(b"IDAT", data))
+        fh.write(_png_chunk(b"IDAT", comp.flush()))
+        fh.write(_png_chunk(b"IEND", b""))
+    return path
+
+
+def _truncate(path: Path, keep: float = 0.5) -> Path:
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    return path
+
+
+# ---------------------------------------------------------------------------------- the corpus
+
+
+def make_corpus(root: Path) -> list[HostileCase]:
+    """Write every hostile case under ``root`` (created if needed) and return them.
+
+    Safe to call twice on the same root (files are rewritten)."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    cases: list[HostileCase] = []
+
+    def add(name, path, expect, match="", note=""):
+        if expect not in ("ok", "error"):  # pragma: no cover - corpus author error
+            raise ValueError(f"expect must be 'ok' or 'error', got {expect!r}")
+        cases.append(HostileCase(name, Path(path), expect, match, note))
+
+    def sub(name: str) -> Path:
+        folder = root / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    # --- empty and truncated files
+    empty = root / "empty.png"
+    empty.write_bytes(b"")
+    add("empty-file", empty, "error", r"empty \(0 bytes\)", "0-byte .png")
+
+    png = root / "truncated.png"
+    Image.fromarray(_noise((64, 64), 1)).save(png)
+    add("truncated-png", _truncate(png), "error", r"not a readable PNG image", "PNG cut in half")
+
+    jpg = root / "truncated.jpg"
+    Image.fromarray(_noise((64, 64), 2)).save(jpg, quality=95)
+    add("truncated-jpg", _truncate(jpg), "error", r"not a readable JPG image", "JPG cut in half")
+
+    noisy = np.random.default_rng(3).integers(-1000, 1000, (SIZE, SIZE, 8), dtype=np.int16)
+    nii = _nifti(root / "truncated.nii.gz", noisy)
+    add("truncated-nifti", _truncate(nii), "error", r"truncated", ".nii.gz cut in half")
+
+    dcm = _dicom(root / "truncated.dcm")
+    add("truncated-dicom", _truncate(dcm, 0.6), "error", r"truncated|not a readable DICOM",
+        "DICOM with half its pixel data")
+
+    text = root / "notes.nii.gz"
+    text.write_text("Patient report: no findings.\n" * 10)
+    add("text-as-nifti", text, "error", r"not a readable NIfTI", "text file named .nii.gz")
+
+    noise_dcm = root / "noise.dcm"
+    noise_dcm.write_bytes(_noise(4096, 4).tobytes())
+    add("random-bytes-dcm", noise_dcm, "error", r"not a readable DICOM", "random bytes named .dcm")
+
+    # --- NIfTI values and geometry
+    nan = _ct_volume().astype(np.float32)
+    nan[3, 4, 1] = np.nan
+    nan[5, 6, 2] = np.inf
+    nan[7, 8, 3] = -np.inf
+    add("nifti-nan-inf", _nifti(root / "nan.nii.gz", nan), "error", r"\b3 of \d+ voxels are NaN or infinite",
+        "float NIfTI with 1 NaN, 2 Inf")
+    add("nifti-zero-spacing", _nifti(root / "zero-spacing.nii.gz", _ct_volume(), sform_code=0,
+                                                  pixdim=[1, 0.8, 0.8, 0.0, 1, 1, 1, 1]),
+        "error", r"spacing .*must be positive", "pixdim[3] = 0")
+    add("nifti-negative-spacing",
+        _nifti(root / "negative-spacing.nii.gz", _ct_volume(), sform_code=0,
+               pixdim=[1, 0.8, -0.8, 2.5, 1, 1, 1, 1]),
+        "error", r"spacing .*must be positive", "pixdim[2] = -0.8")
+    singular = _nifti(root / "singular.nii.gz", _ct_volume(), qform_code=0, sform_code=1,
+                      srow_x=[0.8, 0, 0, 0], srow_y=[0.8, 0, 0, 0], srow_z=[0, 0, 2.5, 0])
+    add("nifti-singular-affine", singular, "error",
+        r"degenerate", "sform with two identical axes")
+    add("nifti-4d", _nifti(root / "4d.nii.gz", np.stack([_ct_volume()] * 3, axis=-1)), "error",
+        r"4 dimensions", "3 volumes (x, y, z, t)")
+    add("nifti-4d-one-volume", _nifti(root / "4d-one.nii.gz", _ct_volume()[..., None]), "ok", "",
+        "trailing axis of length 1: squeezed")
+    add("nifti-1d", _nifti(root / "1d.nii.gz", np.full(64, -1000, np.int16)), "error",
+        r"need 2 or 3 dimensions", "shape (64,)")
+    add("nifti-one-pixel-row", _nifti(root / "row.nii.gz", np.full((64, 1), -1000, np.int16)), "error",
+        r"too small", "2-D, 64 x 1 pixels")
+    huge = _nifti(root / "huge-header.nii", np.full((SIZE, SIZE, 2), -1000, np.int16),
+                  dim=[3, 30_000, 30_000, 5_000, 1, 1, 1, 1])
+    add("nifti-huge-header", huge, "error", r"too large",
+        "header claims 30000x30000x5000 voxels, file holds 6 kB")
+
+    # --- DICOM objects
+    add("dicom-mr", _dicom(root / "mr.dcm", modality="MR", sop_class="1.2.840.10008.5.1.4.1.1.4"),
+        "error", r"'MR'", "Modality MR")
+    add("dicom-secondary-capture",
+        _dicom(root / "screenshot.dcm", sop_class="1.2.840.10008.5.1.4.1.1.7"),
+        "error", r"Secondary Capture", "Modality CT but Secondary Capture SOP class")
+    zs = [SLICE_STEP * k for k in range(N_SLICES)]
+    add("dicom-series-gap", _series(sub("series-gap"), zs[:3] + zs[4:]), "error", r"gap",
+        "6 positions, the 4th missing")
+    add("dicom-series-duplicate", _series(sub("series-duplicate"), zs[:3] + [zs[2]] + zs[3:]), "error",
+        r"share a slice position", "two images at one position")
+    add("dicom-series-mixed-size", _series(sub("series-mixed-size"), zs, sizes={2: (SIZE, SIZE + 8)}),
+        "error", r"image size .*differs", "one image 40x48 among 40x40")
+    add("dicom-series-no-rescale", _series(sub("series-no-rescale"), zs, rescale=False), "error",
+        r"RescaleSlope", "no RescaleSlope/RescaleIntercept")
+
+    # --- plain images
+    deep = root / "deep16.png"
+    ramp = np.linspace(0, PNG16_MAX, SIZE * SIZE).reshape(SIZE, SIZE).astype(np.uint16)
+    Image.fromarray(ramp).save(deep)
+    add("png-16bit", deep, "ok", "", f"16-bit grey 0..{PNG16_MAX}")
+
+    grey = np.where(_disc() > 0, 200, 30).astype(np.uint8)
+    rgba = np.dstack([grey, grey, grey, np.full_like(grey, 255)])
+    Image.fromarray(rgba, mode="RGBA").save(root / "rgba-opaque.png")
+    add("png-rgba-opaque", root / "rgba-opaque.png", "ok", "", "RGBA, alpha 255 everywhere")
+    clear = rgba.copy()
+    clear[:4, :, :3] = 255  # white under fully transparent pixels: must not show through
+    clear[:4, :, 3] = 0
+    Image.fromarray(clear, mode="RGBA").save(root / "rgba-transparent.png")
+    add("png-rgba-transparent", root / "rgba-transparent.png", "ok", "",
+        "top 4 rows fully transparent (white beneath) -> black")
+    half = rgba.copy()
+    half[10:12, 10:12, 3] = 128
+    Image.fromarray(half, mode="RGBA").save(root / "rgba-translucent.png")
+    add("png-rgba-translucent", root / "rgba-translucent.png", "error", r"partially transparent",
+        "4 pixels with alpha 128")
+
+    Image.fromarray(np.zeros((1, 1), np.uint8)).save(root / "one-pixel.png")
+    add("png-1x1", root / "one-pixel.png", "error", r"too small", "1 x 1 pixel")
+    add("png-bomb", _bomb_png(root / "bomb.png"), "error", r"too large",
+        f"valid {BOMB_SIDE}x{BOMB_SIDE} PNG, refused from its header")
+
+    # --- folders
+    add("empty-folder", sub("empty-folder"), "error", r"folder is empty", "no file at all")
+    unrelated = sub("unrelated-files")
+    (unrelated / "notes.txt").write_text("not an image\n")
+    (unrelated / "table.csv").write_text("a,b\n1,2\n")
+    add("unrelated-files", unrelated, "error", r"supported type", ".txt and .csv only")
+
+    # --- awkward but valid paths
+    uni = root / "CT scans" / "患者 ñ"
+    uni.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grey).save(uni / "slice 1 é.png")
+    add("unicode-image", uni / "slice 1 é.png", "ok", "", "space + non-ASCII path")
+    add("unicode-dicom-series", _series(uni / "série 1", zs), "ok", "", "space + non-ASCII path")
+    return cases
+
+
+def _main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python tests/hostile/corpus.py OUTDIR", file=sys.stderr)
+        return 2
+    import time
+
+    t0 = time.perf_counter()
+    cases = make_corpus(Path(argv[0]))
+    dt = time.perf_counter() - t0
+    size = sum(p.stat().st_size for p in Path(argv[0]).rglob("*") if p.is_file())
+    width = max(len(c.name) for c in cases)
+    print(f"{'case':{width}}  expect  {'match':32}  note / path")
+    for c in cases:
+        print(f"{c.name:{width}}  {c.expect:6}  {c.match:32}  {c.note} ({c.path})")
+    print(f"{len(cases)} cases in {dt:.2f} s, {size / 1e6:.2f} MB on disk")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
