@@ -7,7 +7,8 @@ Run folder (``config.out``)::
     split.json           names of the training and validation slices (seeded split)
     metrics.csv          one row per epoch; curves.png: loss and validation Dice
     train.log            the progress lines
-    checkpoints/last.pt  every epoch and on Ctrl-C (atomic); checkpoints/best.pt by validation Dice
+    checkpoints/last.pt  every epoch and on Ctrl-C (atomic); the one it replaced stays as last.prev.pt,
+                         the fallback when last.pt is damaged; checkpoints/best.pt by validation Dice
     model/               the best model, ``save_pretrained`` format (what ``predict`` loads)
 
 Reproducibility: the slice order of an epoch and every sample's augmentation derive from
@@ -50,7 +51,16 @@ from covidseg.data import (
     targets_for,
 )
 from covidseg.errors import ConfigError, FileMissingError
-from covidseg.training.checkpoint import atomic_torch_save, atomic_write_text, load_checkpoint, rng_state, set_rng_state
+from covidseg.training.checkpoint import (
+    atomic_torch_save,
+    atomic_write_text,
+    load_checkpoint,
+    load_latest,
+    previous_of,
+    rng_state,
+    save_rotating,
+    set_rng_state,
+)
 from covidseg.training.config import TrainConfig
 from covidseg.training.losses import SegLoss
 from covidseg.training.progress import Progress, plot_curves, write_metrics_csv
@@ -141,7 +151,7 @@ class Trainer:
         alter the optimisation path (epochs to extend, device, workers, threads, logging)."""
         run_dir = Path(run_dir)
         cfg_path, ckpt = run_dir / "config.json", run_dir / "checkpoints" / "last.pt"
-        if not cfg_path.is_file() or not ckpt.is_file():
+        if not cfg_path.is_file() or not (ckpt.is_file() or previous_of(ckpt).is_file()):
             raise FileMissingError("not a run folder (needs config.json and checkpoints/last.pt)", run_dir)
         data = json.loads(cfg_path.read_text())
         allowed = {"epochs", "device", "num_workers", "threads", "log_every", "export", "val_every"}
@@ -151,9 +161,20 @@ class Trainer:
             data[key] = value
         data["out"] = str(run_dir)
         cfg = TrainConfig.from_dict(data, source=str(cfg_path))
-        state = load_checkpoint(ckpt)
-        if state.get("format") != CHECKPOINT_FORMAT:
-            raise ConfigError("checkpoint format not supported by this covidseg version", ckpt)
+        def usable(state: dict) -> None:
+            if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+                raise ValueError("checkpoint format not supported by this covidseg version")
+            missing = [k for k in ("model", "optimizer", "scheduler", "epoch", "step_in_epoch") if k not in state]
+            if missing:
+                raise ValueError(f"checkpoint lacks {missing}")
+
+        def warn(text: str) -> None:
+            print(f"covidseg: warning: {text}", file=sys.stderr, flush=True)
+
+        # A damaged last.pt (disk full, copy cut short) falls back to the one before it.
+        state, used = load_latest(ckpt, usable, warn=warn)
+        if used != ckpt:
+            warn(f"resuming from {used} (epoch {state['epoch']}, step {state['step_in_epoch']})")
         return cls(cfg, verbose=verbose, _resume_state=state)
 
     def request_stop(self) -> None:
@@ -230,6 +251,9 @@ class Trainer:
         self.accum = {"loss": 0.0, "n": 0, "samples": 0, "time": 0.0}
         if self._resume_state is not None:
             self._load_state(self._resume_state)
+            if self.is_main:  # temporary files of a save that a kill cut short
+                for stale in (self.run_dir / "checkpoints").glob(".*.tmp*"):
+                    stale.unlink(missing_ok=True)
 
     def _epoch_indices(self, epoch: int) -> list[int]:
         """Indices (into train_set) this process visits in ``epoch``, in order."""
@@ -437,7 +461,7 @@ class Trainer:
             progress.step(epoch, cfg.epochs, self.step_in_epoch, steps, self.accum["loss"] / self.accum["n"], last_val, speed)
             if self._stop_requested():
                 if self.is_main:
-                    atomic_torch_save(self._state(), self.run_dir / "checkpoints" / "last.pt")
+                    save_rotating(self._state(), self.run_dir / "checkpoints" / "last.pt")
                 return False
         self._end_epoch(say)
         return True
@@ -477,7 +501,7 @@ class Trainer:
             if is_best:
                 atomic_torch_save({"format": CHECKPOINT_FORMAT, "model": self.net.state_dict(), "epoch": self.epoch,
                                    "val_dice": self.best_val}, ck / "best.pt")
-            atomic_torch_save(self._state(), ck / "last.pt")
+            save_rotating(self._state(), ck / "last.pt")
             write_metrics_csv(self.run_dir / "metrics.csv", self.history)
             try:
                 plot_curves(self.run_dir / "curves.png", self.history)
