@@ -12,14 +12,14 @@ from PIL import Image
 from covidseg.io import find_cases, read_case, read_image, safe_name
 
 
-def _png(path, size=(4, 5), value=0):
+def _png(path, size=(32, 40), value=0):
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.full(size, value, np.uint8)).save(path)
 
 
 def _nii(path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    nib.save(nib.Nifti1Image(np.full((3, 3, 2), -1000, np.int16), np.eye(4)), path)
+    nib.save(nib.Nifti1Image(np.full((32, 32, 2), -1000, np.int16), np.eye(4)), path)
 
 
 @pytest.mark.parametrize("name, expected", [
@@ -41,7 +41,7 @@ def test_folder_of_slices_is_one_case(tmp_path):
         _png(tmp_path / "patient7" / f"{n}.png")
     [case] = find_cases(tmp_path / "patient7")
     assert (case.name, case.kind, case.path) == ("patient7", "slices", tmp_path / "patient7")
-    assert read_case(case).array.shape == (3, 4, 5)
+    assert read_case(case).array.shape == (3, 32, 40)
 
 
 def test_slices_of_different_sizes_are_separate_cases(semiseg):

@@ -36,18 +36,18 @@ def test_flipped_nrrd_is_reoriented(ct64_nifti, tmp_path):
 
 
 def test_2d_nifti_is_a_one_slice_volume(tmp_path):
-    data = np.arange(12, dtype=np.int16).reshape(3, 4) - 1000
+    data = np.arange(33 * 34, dtype=np.int16).reshape(33, 34) - 1000
     path = tmp_path / "slice.nii.gz"
     nib.save(nib.Nifti1Image(data, np.diag([-0.7, -0.7, 5.0, 1.0])), path)
     img = read_image(path)
-    assert img.array.shape == (1, 4, 3)
+    assert img.array.shape == (1, 34, 33)
     np.testing.assert_array_equal(img.array[0], data.T)
     np.testing.assert_allclose(img.spacing, (5.0, 0.7, 0.7))
 
 
 def test_non_hu_nifti_is_detected(tmp_path):
     path = tmp_path / "eight_bit.nii.gz"
-    nib.save(nib.Nifti1Image(np.arange(60, dtype=np.uint8).reshape(3, 4, 5), np.eye(4)), path)
+    nib.save(nib.Nifti1Image((np.arange(32 * 32 * 3) % 256).astype(np.uint8).reshape(32, 32, 3), np.eye(4)), path)
     assert read_image(path).is_hu is False
 
 
@@ -75,11 +75,11 @@ def test_padding_value_becomes_air(chest512, tmp_path):
 
 
 def test_2d_nrrd_is_a_one_slice_volume(tmp_path):
-    data = (np.arange(20, dtype=np.int16).reshape(4, 5) * 10) - 1000  # (rows, columns)
+    data = (np.arange(32 * 35, dtype=np.int16).reshape(32, 35) * 10) - 1000  # (rows, columns)
     image = sitk.GetImageFromArray(data)
     image.SetSpacing((0.5, 0.6))
     sitk.WriteImage(image, str(tmp_path / "slice.nrrd"))
     img = read_image(tmp_path / "slice.nrrd")
-    assert img.array.shape == (1, 4, 5)
+    assert img.array.shape == (1, 32, 35)
     np.testing.assert_array_equal(img.array[0], data)  # LPS identity: rows P, columns L already
     np.testing.assert_allclose(img.spacing, (1.0, 0.6, 0.5))

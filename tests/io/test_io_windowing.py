@@ -67,9 +67,9 @@ def test_8_bit_image_to_model_input(semiseg):
 
 
 def test_16_bit_png_is_min_max_scaled(tmp_path):
-    values = np.array([[1000, 2000], [3000, 5000]], np.uint16)
+    values = np.kron(np.array([[1000, 2000], [3000, 5000]], np.uint16), np.ones((16, 16), np.uint16))
     Image.fromarray(values).save(tmp_path / "deep.png")
     x = to_model_input(read_image(tmp_path / "deep.png"))
-    np.testing.assert_allclose(x, [[0.0, 0.25], [0.5, 1.0]])
-    Image.fromarray(np.full((3, 3), 700, np.uint16)).save(tmp_path / "flat.png")
+    np.testing.assert_allclose(x, np.kron([[0.0, 0.25], [0.5, 1.0]], np.ones((16, 16))))
+    Image.fromarray(np.full((32, 32), 700, np.uint16)).save(tmp_path / "flat.png")
     assert not to_model_input(read_image(tmp_path / "flat.png")).any()

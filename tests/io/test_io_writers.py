@@ -59,7 +59,7 @@ def test_dicom_mask_is_in_patient_space_matching_the_nifti(ct64_dicom, ct64_nift
 def test_any_axis_order_round_trips(tmp_path, axes, flips):
     """NIfTI stored in RAS, LPI, sagittal (PIR-like) ... orders: read canonical, write back exactly."""
     rng = np.random.default_rng(0)
-    data = rng.integers(-1000, 1000, size=(5, 6, 7)).astype(np.int16)
+    data = rng.integers(-1000, 1000, size=(32, 33, 34)).astype(np.int16)  # any axis may be in-plane
     affine = np.zeros((4, 4))
     affine[3, 3] = 1
     for i, (ax, fl) in enumerate(zip(axes, flips)):
@@ -69,7 +69,7 @@ def test_any_axis_order_round_trips(tmp_path, axes, flips):
     nib.save(nib.Nifti1Image(data, affine), src)
     img = read_image(src)
     assert img.orientation == ("S", "P", "L")
-    for i, j, k in [(0, 0, 0), (4, 5, 6), (1, 2, 3)]:
+    for i, j, k in [(0, 0, 0), (31, 32, 33), (1, 2, 3)]:
         pos = affine @ [i, j, k, 1]
         idx = np.rint(np.linalg.solve(img.affine, pos)).astype(int)[:3]
         assert img.array[tuple(idx)] == data[i, j, k]
@@ -79,13 +79,13 @@ def test_any_axis_order_round_trips(tmp_path, axes, flips):
 
 
 def test_4d_nifti_with_one_volume_keeps_its_shape(tmp_path):
-    data = np.full((4, 5, 6, 1), -1000, np.int16)
+    data = np.full((32, 33, 6, 1), -1000, np.int16)
     src = tmp_path / "one.nii.gz"
     nib.save(nib.Nifti1Image(data, np.diag([2.0, 2.0, 3.0, 1.0])), src)
     img = read_image(src)
-    assert img.array.shape == (6, 5, 4)
+    assert img.array.shape == (6, 33, 32)
     out = nib.load(write_mask(np.ones(img.array.shape, np.uint8), img, tmp_path / "m.nii.gz"))
-    assert out.shape == (4, 5, 6, 1)
+    assert out.shape == (32, 33, 6, 1)
 
 
 def test_png_mask_for_image_input(semiseg, tmp_path):
@@ -145,15 +145,15 @@ def test_slices_folder_mask_is_a_folder_of_pngs(tmp_path):
     src = tmp_path / "stack"
     src.mkdir()
     for n in (10, 2, 1):
-        Image.fromarray(np.full((8, 9), n, np.uint8)).save(src / f"s{n}.png")
+        Image.fromarray(np.full((32, 33), n, np.uint8)).save(src / f"s{n}.png")
     img = read_image(src)
     assert mask_suffix(img) == ""
-    mask = np.stack([np.full((8, 9), k, np.uint8) for k in range(3)])
+    mask = np.stack([np.full((32, 33), k, np.uint8) for k in range(3)])
     write_mask(mask, img, tmp_path / "out")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["s1.png", "s10.png", "s2.png"]
     assert np.asarray(Image.open(tmp_path / "out" / "s10.png")).max() == 2  # third in natural order
     nii = nib.load(write_mask(mask, img, tmp_path / "stack.nii.gz"))
-    assert nii.shape == (9, 8, 3)
+    assert nii.shape == (33, 32, 3)
 
 
 @pytest.mark.parametrize("suffix", [".nrrd", ".mha"])
@@ -177,14 +177,14 @@ def test_oblique_qform_only_nifti_round_trips(tmp_path):
     affine = np.eye(4)
     affine[:3, :3] = rot @ np.diag([-0.8, 0.8, 2.5])  # columns toward ~L, ~A, S
     affine[:3, 3] = [50, -60, 10]
-    data = np.random.default_rng(3).integers(-1000, 400, (6, 7, 8)).astype(np.int16)
+    data = np.random.default_rng(3).integers(-1000, 400, (32, 33, 8)).astype(np.int16)
     src = nib.Nifti1Image(data, None)
     src.set_qform(affine, code=1)
     src.set_sform(None, code=0)
     nib.save(src, tmp_path / "oblique.nii.gz")
     img = read_image(tmp_path / "oblique.nii.gz")
     assert img.orientation == ("S", "P", "L")
-    assert img.array.shape == (8, 7, 6)
+    assert img.array.shape == (8, 33, 32)
     np.testing.assert_allclose(img.spacing, (2.5, 0.8, 0.8), rtol=1e-5)
     out = nib.load(write_mask((img.array > 0).astype(np.uint8), img, tmp_path / "m.nii.gz"))
     assert out.header["sform_code"] == 0 and out.header["qform_code"] == 1
@@ -193,7 +193,7 @@ def test_oblique_qform_only_nifti_round_trips(tmp_path):
 
 
 def test_scaled_nifti_reads_in_hu_and_mask_is_unscaled(tmp_path):
-    hu = np.random.default_rng(4).integers(-1024, 2000, (5, 6, 7)).astype(np.float32)
+    hu = np.random.default_rng(4).integers(-1024, 2000, (32, 33, 3)).astype(np.float32)
     src = nib.Nifti1Image((hu + 1024).astype(np.uint16), np.diag([-1.0, -1.0, 2.0, 1.0]))  # L, P, S
     src.header.set_slope_inter(1.0, -1024.0)
     nib.save(src, tmp_path / "scaled.nii.gz")

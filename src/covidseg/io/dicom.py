@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from covidseg.errors import DimensionError, EmptyFolderError, UnreadableFileError, UnsupportedFormatError
-from covidseg.io._common import check_array
+from covidseg.io._common import (
+    MAX_VOXELS,
+    check_array,
+    check_plane_size,
+    check_spacing,
+    check_voxel_count,
+    one_line,
+)
 from covidseg.io.dicom_scan import (  # noqa: F401  (the scan API is re-exported here)
     DICOM_SUFFIXES,
     SeriesInfo,
@@ -80,15 +87,42 @@ def _pixels(ds, path: Path) -> tuple[np.ndarray, bool]:
         raise
     except Exception:
         raise UnreadableFileError(
-            f"cannot decode the pixel data ({first_error}); the file may be truncated or use a "
+            f"cannot decode the pixel data ({one_line(first_error, 160)}); the file may be truncated or use a "
             f"compression without a decoder ({_transfer_syntax(ds) or 'unknown transfer syntax'})",
             path,
         ) from first_error
     return (arr[0] if arr.ndim == 3 and arr.shape[0] == 1 else arr), True
 
 
+def _rescale(ds, path: Path) -> tuple[float, float]:
+    """(slope, intercept) of a CT image; refused when missing or invalid.
+
+    Both are required (type 1) in a CT image. Without them the stored values may be raw
+    detector units, HU + 1024 or HU: guessing would silently shift every value, so the
+    image is refused."""
+    values = []
+    for keyword in ("RescaleSlope", "RescaleIntercept"):
+        try:
+            value = float(ds.get(keyword))
+        except (TypeError, ValueError):
+            raise UnsupportedFormatError(
+                f"no valid {keyword} (RescaleSlope/RescaleIntercept are required in CT): the stored "
+                "values may be raw scanner units, so Hounsfield units cannot be derived with certainty",
+                path,
+            ) from None
+        values.append(value)
+    slope, intercept = values
+    if not (np.isfinite(slope) and np.isfinite(intercept)) or slope == 0:
+        raise UnsupportedFormatError(
+            f"invalid RescaleSlope {slope:g} / RescaleIntercept {intercept:g}: Hounsfield units cannot "
+            "be derived", path
+        )
+    return slope, intercept
+
+
 def _to_hu(ds, path: Path) -> tuple[np.ndarray, int]:
     """HU values of one single-frame image and the number of padding pixels replaced."""
+    slope, intercept = _rescale(ds, path)  # before decoding: cheap, and refused either way
     stored, rescaled = _pixels(ds, path)
     if stored.ndim != 2:
         frames = tag_int(ds, "NumberOfFrames")
@@ -107,8 +141,6 @@ def _to_hu(ds, path: Path) -> tuple[np.ndarray, int]:
     if rescaled:
         hu = stored
     else:
-        slope = float(ds.get("RescaleSlope", 1) or 1)
-        intercept = float(ds.get("RescaleIntercept", 0) or 0)
         hu = stored * np.float32(slope) + np.float32(intercept)
     n_pad = int(padding.sum())
     if n_pad:
@@ -123,6 +155,34 @@ def _float_list(ds, keyword: str, n: int) -> np.ndarray | None:
     except (TypeError, ValueError):
         return None
     return arr if arr.shape == (n,) and np.all(np.isfinite(arr)) else None
+
+
+def _check_pixel_spacing(ds, path: Path) -> None:
+    """Refuse a PixelSpacing that is present but zero, negative or not two numbers."""
+    value = ds.get("PixelSpacing")
+    if value is None or value == "":
+        return
+    try:
+        numbers = [float(v) for v in value]
+    except (TypeError, ValueError):
+        numbers = []
+    if len(numbers) != 2:
+        raise UnreadableFileError(f"PixelSpacing {one_line(value, 60)!s} is not two numbers", path)
+    check_spacing(numbers, path, "PixelSpacing")
+
+
+def _check_header(ds, path: Path) -> None:
+    """Checks on one image's header, before its pixels are decoded."""
+    frames = tag_int(ds, "NumberOfFrames") or 1
+    if frames > 1:
+        raise UnsupportedFormatError(
+            f"multi-frame DICOM ({frames} frames) is not supported; convert it to NIfTI "
+            "(e.g. with dcm2niix) or export single-frame images", path
+        )
+    rows, cols = tag_int(ds, "Rows"), tag_int(ds, "Columns")
+    if rows is not None and cols is not None:  # else _pixels says there is no pixel data
+        check_plane_size(rows, cols, path)
+    _check_pixel_spacing(ds, path)
 
 
 def _plane(ds):
@@ -182,6 +242,42 @@ def _slice_thickness(ds) -> float:
     return 1.0
 
 
+#: A step between consecutive slice positions may differ from the series' median step by
+#: this fraction (or by SLICE_STEP_TOLERANCE_MM, whichever is larger) before the series is
+#: refused. One missing slice doubles a step (+100 %); positions rounded to 0.1 mm (some
+#: scanners) make 0.625 mm steps alternate 0.6 / 0.7 mm (±12 %, inside the 0.1 mm allowance).
+SLICE_STEP_TOLERANCE = 0.10
+SLICE_STEP_TOLERANCE_MM = 0.1
+
+
+def _check_steps(steps: np.ndarray, along: np.ndarray, names: list[str], folder: Path) -> None:
+    """Refuse duplicate positions and gaps/uneven spacing (the volume would be wrong)."""
+    same = np.flatnonzero(steps < 1e-3)
+    if len(same):
+        k = int(same[0])
+        involved = len(set(same.tolist()) | set((same + 1).tolist()))
+        raise DimensionError(
+            f"{involved} images share a slice position ({names[k]} and {names[k + 1]} both at "
+            f"{along[k]:.2f} mm along the slice normal): a multi-phase / 4-D series or a copied "
+            "file; pass one phase (series=) or separate the files", folder
+        )
+    dz = float(np.median(steps))
+    tol = max(SLICE_STEP_TOLERANCE * dz, SLICE_STEP_TOLERANCE_MM)
+    off = np.abs(steps - dz) > tol
+    if not off.any():
+        return
+    wide = np.flatnonzero(steps > dz + tol)
+    k = int(wide[0]) if len(wide) else int(np.flatnonzero(off)[0])
+    what = (f"{len(wide)} gap(s) in the slice positions (missing slices?)" if len(wide)
+            else f"{int(off.sum())} uneven slice step(s) (overlapping reconstructions?)")
+    raise DimensionError(
+        f"{what}: {steps[k]:.4g} mm between {names[k]} and {names[k + 1]} (at {along[k]:.2f} and "
+        f"{along[k + 1]:.2f} mm along the slice normal) where the median step is {dz:.4g} mm; "
+        f"sizes and volumes would be wrong (tolerance {SLICE_STEP_TOLERANCE:.0%} or "
+        f"{SLICE_STEP_TOLERANCE_MM} mm)", folder
+    )
+
+
 # --------------------------------------------------------------------------------------- readers
 
 
@@ -195,6 +291,7 @@ def read_dicom_file(path: Path) -> CTImage:
     ds = read_dataset(path, header_only=False)
     if not is_ct_dataset(ds):
         raise not_ct_error(ds, path)
+    _check_header(ds, path)
     hu, n_pad = _to_hu(ds, path)
     check_array(hu, path)
     meta = {"format": "DICOM", **_technical_metadata(ds), "files": [str(path)], "padding_pixels": n_pad}
@@ -254,6 +351,20 @@ def read_dicom_series(folder: Path, series: str | int | None = None) -> CTImage:
         if not is_ct_dataset(ds):
             raise not_ct_error(ds, p)
     first, first_path = datasets[0]
+    shape0 = (tag_int(first, "Rows"), tag_int(first, "Columns"))
+    sizes = [(tag_int(ds, "Rows"), tag_int(ds, "Columns")) for ds, _ in datasets]
+    odd = [k for k, size in enumerate(sizes) if size != shape0]
+    if odd:
+        ds, p = datasets[odd[0]]
+        raise UnsupportedFormatError(
+            f"image size {sizes[odd[0]][0]}x{sizes[odd[0]][1]} differs from {shape0[0]}x{shape0[1]} "
+            f"(rows x columns) of {first_path.name}: {len(odd)} of {len(datasets)} images differ, "
+            "not one volume", p
+        )
+    for ds, p in datasets:
+        _check_header(ds, p)
+    if None not in shape0:
+        check_voxel_count((len(datasets), *shape0), folder, "the series")
     plane = _plane(first)
     if plane is None:
         raise UnsupportedFormatError(
@@ -262,14 +373,8 @@ def read_dicom_series(folder: Path, series: str | int | None = None) -> CTImage:
         )
     row, col, normal, pixel_spacing = plane
     iop0 = _float_list(first, "ImageOrientationPatient", 6)
-    shape0 = (tag_int(first, "Rows"), tag_int(first, "Columns"))
     positions = []
     for ds, p in datasets:
-        if (tag_int(ds, "Rows"), tag_int(ds, "Columns")) != shape0:
-            raise UnsupportedFormatError(
-                f"image size {tag_int(ds, 'Rows')}x{tag_int(ds, 'Columns')} differs from "
-                f"{shape0[0]}x{shape0[1]} of {first_path.name}: not one volume", p
-            )
         iop = _float_list(ds, "ImageOrientationPatient", 6)
         if iop is None or np.abs(iop - iop0).max() > 1e-3:
             raise UnsupportedFormatError(
@@ -285,19 +390,14 @@ def read_dicom_series(folder: Path, series: str | int | None = None) -> CTImage:
     order = np.argsort(along, kind="stable")
     along = along[order]
     steps = np.diff(along)
+    names = [datasets[i][1].name for i in order]
     meta = {"format": "DICOM", **_technical_metadata(first)}
     if len(steps):
-        if np.any(steps < 1e-3):
-            k = int(np.argmin(steps))
-            raise DimensionError(
-                f"{int(np.sum(steps < 1e-3)) + 1} or more images share a slice position "
-                f"(e.g. {datasets[order[k]][1].name} and {datasets[order[k + 1]][1].name}): a "
-                "multi-phase / 4-D series; pass one phase (series=) or separate the files", folder
-            )
+        _check_steps(steps, along, names, folder)
         dz = float(np.median(steps))
         if steps.max() - steps.min() > 0.01 * dz + 1e-3:
             log.warning(
-                "%s: irregular slice spacing (%.3g to %.3g mm); using the median %.3g mm",
+                "%s: slightly irregular slice spacing (%.4g to %.4g mm); using the median %.4g mm",
                 folder, steps.min(), steps.max(), dz,
             )
             meta["irregular_slice_spacing"] = (float(steps.min()), float(steps.max()))

@@ -28,6 +28,7 @@ __all__ = [
     "read_dataset",
     "is_ct_dataset",
     "not_ct_error",
+    "not_ct_reason",
     "tag_str",
     "tag_int",
 ]
@@ -117,18 +118,39 @@ def tag_int(ds, keyword: str) -> int | None:
         return None
 
 
+def _is_ct(modality: str | None, sop_class: str | None) -> bool:
+    """CT needs both: Modality CT (when present) and a CT image SOP class (when present).
+
+    A Secondary Capture (or any other object) labelled Modality CT is a screenshot or a
+    derived picture: no Hounsfield units and no patient geometry, so it is not CT here."""
+    if modality is None and sop_class is None:
+        return False
+    if modality is not None and modality.upper() != "CT":
+        return False
+    return sop_class is None or sop_class in _CT_SOP_CLASSES
+
+
 def is_ct_dataset(ds) -> bool:
-    modality = tag_str(ds, "Modality")
-    if modality is not None:
-        return modality.upper() == "CT"
-    return tag_str(ds, "SOPClassUID") in _CT_SOP_CLASSES
+    return _is_ct(tag_str(ds, "Modality"), tag_str(ds, "SOPClassUID"))
+
+
+def not_ct_reason(modality: str | None, sop_class: str | None) -> str:
+    """One line saying why an object is not a CT image (modality and SOP class named)."""
+    sop_name = None
+    if sop_class:
+        sop_name = getattr(pydicom.uid.UID(sop_class), "name", None) or sop_class
+    if modality is not None and modality.upper() != "CT":
+        return f"DICOM modality is {modality!r} ({sop_name or 'no SOP class'}), not CT"
+    if sop_class is None:
+        return "DICOM object without Modality and SOPClassUID: cannot tell that it is CT"
+    if sop_class.startswith("1.2.840.10008.5.1.4.1.1.7"):
+        return (f"DICOM {sop_name} (SOP class {sop_class}), not a CT image: a Secondary Capture is "
+                "a picture of a screen, without Hounsfield units or patient geometry")
+    return f"DICOM {sop_name} (SOP class {sop_class}), not a CT image"
 
 
 def not_ct_error(ds, path: Path) -> NotCTError:
-    modality = tag_str(ds, "Modality") or "missing"
-    sop = ds.get("SOPClassUID")
-    sop_name = getattr(sop, "name", None) or str(sop)
-    return NotCTError(f"DICOM modality is {modality!r} ({sop_name}), not CT", path)
+    return NotCTError(not_ct_reason(tag_str(ds, "Modality"), tag_str(ds, "SOPClassUID")), path)
 
 
 @dataclass
@@ -142,6 +164,10 @@ class SeriesInfo:
     files: list[Path] = field(default_factory=list)
     is_ct: bool = True
     has_pixels: bool = True
+    sop_class: str | None = None
+
+    def not_ct_reason(self) -> str:
+        return not_ct_reason(self.modality, self.sop_class)
 
     def label(self) -> str:
         parts = [f"uid {self.uid}"]
@@ -149,7 +175,10 @@ class SeriesInfo:
             parts.append(f"number {self.number}")
         if self.description:
             parts.append(f"description {self.description!r}")
-        parts.append(f"{len(self.files)} images, {self.modality or 'no modality'}")
+        kind = self.modality or "no modality"
+        if not self.is_ct and self.sop_class:
+            kind += f" {getattr(pydicom.uid.UID(self.sop_class), 'name', None) or self.sop_class}"
+        parts.append(f"{len(self.files)} images, {kind}")
         return ", ".join(parts)
 
 
@@ -176,6 +205,7 @@ def scan_dicom_folder(folder: Path, files: list[Path] | None = None) -> list[Ser
                 modality=tag_str(ds, "Modality"),
                 is_ct=is_ct_dataset(ds),
                 has_pixels="Rows" in ds and "Columns" in ds,
+                sop_class=tag_str(ds, "SOPClassUID"),
             )
         info.files.append(path)
     return list(series.values())
@@ -218,9 +248,7 @@ def select_series(found: list[SeriesInfo], series: str | int | None, folder: Pat
             raise ConfigError(f"{len(matches)} series match {key!r}; give the SeriesInstanceUID: {listing}", folder)
         chosen = matches[0]
         if not chosen.is_ct:
-            raise NotCTError(
-                f"series {chosen.uid} has modality {chosen.modality or 'missing'!r}, not CT", chosen.files[0]
-            )
+            raise NotCTError(f"series {chosen.uid}: {chosen.not_ct_reason()}", chosen.files[0])
         return chosen, f"series={key!r} matched the {how}"
     ct = [s for s in images if s.is_ct]
     if not ct:

@@ -27,6 +27,7 @@ __all__ = [
     "from_canonical",
     "geometry_fields",
     "itk_to_affine",
+    "canonical_shape",
 ]
 
 #: diag(-1, -1, 1, 1): converts world coordinates between DICOM/ITK LPS and NIfTI RAS.
@@ -62,6 +63,16 @@ def to_canonical(raw: np.ndarray, affine: np.ndarray, header=None, reorient: boo
     array = np.ascontiguousarray(xyz.transpose(2, 1, 0))
     native = NativeGeometry(tuple(int(s) for s in raw.shape), affine.copy(), ornt, header)
     return array, native
+
+
+def canonical_shape(shape: tuple[int, int, int], affine: np.ndarray) -> tuple[int, int, int]:
+    """The ``(z, y, x)`` shape :func:`to_canonical` will give, without touching any voxel
+    (so a reader can check the axial slice size before reading the data)."""
+    ornt = ornt_transform(io_orientation(np.asarray(affine, dtype=float)), _XYZ_TARGET)
+    xyz = [0, 0, 0]
+    for axis, (target, _flip) in enumerate(ornt):
+        xyz[int(target)] = int(shape[axis])
+    return xyz[2], xyz[1], xyz[0]
 
 
 def canonical_affine(native: NativeGeometry) -> np.ndarray:

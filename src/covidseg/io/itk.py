@@ -7,9 +7,18 @@ from pathlib import Path
 import numpy as np
 
 from covidseg.errors import CovidsegError, UnreadableFileError, UnsupportedFormatError
-from covidseg.io._common import check_affine, check_array, looks_like_hu, squeeze_to_3d
+from covidseg.io._common import (
+    check_affine,
+    check_array,
+    check_plane_size,
+    check_spacing,
+    check_voxel_count,
+    looks_like_hu,
+    one_line,
+    squeeze_to_3d,
+)
 from covidseg.io.atomic import full_suffix
-from covidseg.io.geometry import geometry_fields, itk_to_affine, to_canonical
+from covidseg.io.geometry import canonical_shape, geometry_fields, itk_to_affine, to_canonical
 from covidseg.io.image import CTImage
 
 __all__ = ["ITK_SUFFIXES", "read_itk"]
@@ -39,6 +48,9 @@ def read_itk(path: Path) -> CTImage:
                 f"{components} components per voxel (vector/colour data); a CT volume has one", path
             )
         dims = squeeze_to_3d(size, path, "the image")  # (i, j, k)
+        check_voxel_count(size, path, "the image")
+        header_spacing = list(reader.GetSpacing())[:3]
+        check_spacing(header_spacing, path)
         image = reader.Execute()
         data = sitk.GetArrayViewFromImage(image)  # reversed ITK index order
         raw = np.asarray(data, dtype=np.float32).T.reshape(dims)  # (i, j, k)
@@ -55,10 +67,12 @@ def read_itk(path: Path) -> CTImage:
         message = str(exc).strip().splitlines()
         reason = next((line for line in message if "Description" in line or "ERROR" in line),
                       message[-1] if message else type(exc).__name__)
-        raise UnreadableFileError(f"not a readable {kind} file ({reason.strip()})", path) from exc
-    check_array(raw, path)
+        raise UnreadableFileError(f"not a readable {kind} file ({one_line(reason)})", path) from exc
     affine = itk_to_affine(origin, spacing, d.reshape(-1))
     check_affine(affine, path)
+    _z, rows, cols = canonical_shape(dims, affine)
+    check_plane_size(rows, cols, path, "the axial slice")
+    check_array(raw, path)
     array, native = to_canonical(raw, affine)
     geo = geometry_fields(native)
     metadata = {

@@ -8,6 +8,8 @@ no patient geometry: ``orientation`` is assumed to be the radiological display (
 
 from __future__ import annotations
 
+import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,14 +22,25 @@ from covidseg.errors import (
     UnreadableFileError,
     UnsupportedFormatError,
 )
-from covidseg.io._common import check_array, natural_key
+from covidseg.io._common import (
+    MAX_VOXELS,
+    check_array,
+    check_plane_size,
+    check_voxel_count,
+    natural_key,
+    one_line,
+)
 from covidseg.io.image import CTImage
 
 __all__ = ["RASTER_SUFFIXES", "read_raster", "read_slices", "raster_files", "raster_size"]
 
 RASTER_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
-Image.MAX_IMAGE_PIXELS = 20_000 * 20_000  # a CT slice is far smaller; refuse absurd files
+log = logging.getLogger("covidseg.io")
+
+# Pillow's process-wide guard stays as a second line of defence (it raises beyond twice this);
+# covidseg's own, stricter limit (MAX_PIXELS) is checked from the header before decoding.
+Image.MAX_IMAGE_PIXELS = 20_000 * 20_000
 
 
 def raster_files(folder: Path) -> list[Path]:
@@ -42,31 +55,80 @@ def raster_files(folder: Path) -> list[Path]:
 def raster_size(path: Path) -> tuple[int, int] | None:
     """(height, width) from the header only, or None if it cannot be read."""
     try:
-        with Image.open(path) as im:
-            w, h = im.size
-            if (im.getexif().get(0x0112) or 1) in (5, 6, 7, 8):  # EXIF rotation by 90 degrees
-                w, h = h, w
-            return h, w
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                return _displayed_size(im)
     except Exception:
         return None
 
 
+def _displayed_size(im) -> tuple[int, int]:
+    """(height, width) after the EXIF rotation, from the header."""
+    w, h = im.size
+    if im.format == "PNG" and "exif" not in im.info:
+        # Pillow's PNG getexif() decodes every pixel to look for an eXIf chunk after them:
+        # never do that before the size is checked (a 20000² PNG is 400 MB decoded)
+        return h, w
+    if (im.getexif().get(0x0112) or 1) in (5, 6, 7, 8):  # EXIF rotation by 90 degrees
+        w, h = h, w
+    return h, w
+
+
+def _what(path: Path) -> str:
+    return path.suffix.lstrip(".").upper() or "image"
+
+
+def _has_alpha(im) -> bool:
+    return "A" in im.mode or "a" in im.mode or "transparency" in im.info
+
+
+def _grey_without_alpha(im, path: Path) -> tuple[np.ndarray, int]:
+    """8-bit grey of an image with an alpha channel (or a transparent palette entry).
+
+    Fully transparent pixels become 0 (black: what a viewer shows on its dark background;
+    the colour stored under them is arbitrary). Partially transparent pixels are refused:
+    their grey value was meant to be blended with an unknown background.
+    """
+    rgba = im.convert("RGBA")
+    alpha = np.asarray(rgba.getchannel("A"))
+    partial = int(np.count_nonzero((alpha > 0) & (alpha < 255)))
+    if partial:
+        raise UnsupportedFormatError(
+            f"{partial} pixels are partially transparent (alpha between 1 and 254): their grey "
+            "value depends on the background they are blended with; save the image without "
+            "transparency", path,
+        )
+    grey = np.asarray(rgba.convert("RGB").convert("L"), dtype=np.float32).copy()
+    clear = alpha == 0
+    grey[clear] = 0.0
+    return grey, int(np.count_nonzero(clear))
+
+
 def _load(path: Path) -> tuple[np.ndarray, dict]:
+    """Decode one JPG/PNG after checking its header size (the decompression-bomb guard)."""
+    transparent = 0
     try:
-        with Image.open(path) as im:
-            im.load()
+        with warnings.catch_warnings():
+            # our own limit below is stricter; Pillow's warning would only be noise
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im_file = Image.open(path)
+        with im_file as im:
             fmt = im.format
             mode = im.mode
+            check_plane_size(*_displayed_size(im), path)
+            im.load()
             im = ImageOps.exif_transpose(im)
             if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
                 arr = np.asarray(im, dtype=np.float32)
                 bits = 16
             elif mode == "F":
                 raise UnsupportedFormatError("floating-point images are not supported", path)
+            elif _has_alpha(im):
+                arr, transparent = _grey_without_alpha(im, path)
+                bits = 8
             else:
-                if mode not in ("L",):
-                    im = im.convert("RGBA").convert("L") if "A" in mode or mode == "P" else im.convert("L")
-                arr = np.asarray(im, dtype=np.float32)
+                arr = np.asarray(im if mode == "L" else im.convert("L"), dtype=np.float32)
                 bits = 8
     except CovidsegError:
         raise
@@ -74,11 +136,19 @@ def _load(path: Path) -> tuple[np.ndarray, dict]:
         raise
     except PermissionError as exc:
         raise UnreadableFileError(f"permission denied ({exc.strerror})", path) from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise UnreadableFileError(f"not a readable {path.suffix.lstrip('.').upper()} image ({exc})", path) from exc
+    except Image.DecompressionBombError as exc:  # Pillow's own guard (over 2 x MAX_IMAGE_PIXELS)
+        raise DimensionError(
+            f"image is too large: {one_line(exc)}; refused before decoding", path
+        ) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise UnreadableFileError(f"not a readable {_what(path)} image ({one_line(exc)})", path) from exc
     if arr.ndim != 2:  # pragma: no cover - Pillow modes above are all 2-D
         raise DimensionError(f"image has shape {arr.shape}, expected 2-D", path)
-    return arr, {"format": fmt, "mode": mode, "bit_depth": bits}
+    meta = {"format": fmt, "mode": mode, "bit_depth": bits}
+    if transparent:
+        log.warning("%s: %d fully transparent pixels read as 0 (black)", path, transparent)
+        meta["transparent_pixels"] = transparent
+    return arr, meta
 
 
 def read_raster(path: Path) -> CTImage:
@@ -106,6 +176,15 @@ def read_slices(folder: Path, files: list[Path] | None = None) -> CTImage:
     files = raster_files(folder) if files is None else files
     if not files:
         raise EmptyFolderError("no JPG/PNG image in the folder", folder)
+    # Headers first: a bomb, a thumbnail or a stack too large for memory is refused before
+    # any slice is decoded.
+    for p in files:
+        size = raster_size(p)
+        if size is not None:  # unreadable headers are reported by _load below
+            check_plane_size(*size, p, "slice")
+    first_size = raster_size(files[0])
+    if first_size is not None and len(files) * first_size[0] * first_size[1] > MAX_VOXELS:
+        check_voxel_count((len(files), *first_size), folder, "the stack of slices")
     slices, first_meta = [], None
     for p in files:
         arr, meta = _load(p)
