@@ -124,21 +124,32 @@ def test_corrupt_file_fails_alone(tmp_path, semiseg, tiny_all):
     out = tmp_path / "out"
     code = run(folder, "-o", out, "--model", tiny_all)
     rows = summary(out)
-    assert code == 1
+    assert code == 2
     assert rows["broken"]["status"] == "failed" and rows["broken"]["error"]
     assert [rows[f.stem]["status"] for f in good] == ["ok", "ok"]
-    assert not (out / "broken" / "report.json").exists()
+    assert not (out / "broken").exists()
 
 
-def test_existing_outputs_are_skipped_unless_overwrite(tmp_path, semiseg, tiny_all):
+def test_existing_outputs_need_resume_or_overwrite(tmp_path, semiseg, tiny_all, capsys):
     src = sorted((semiseg / "test" / "images").glob("*.jpg"))[0]
     out = tmp_path / "out"
     assert run(src, "-o", out, "--model", tiny_all, "--tasks", "lesion") == 0
     assert not (out / src.stem / "lung.png").exists() and (out / src.stem / "lesion.png").exists()
-    assert run(src, "-o", out, "--model", tiny_all) == 0
-    assert summary(out)[src.stem]["status"] == "skipped"
-    assert run(src, "-o", out, "--model", tiny_all, "--overwrite") == 0
+    report = (out / src.stem / "report.json").stat().st_mtime_ns
+    capsys.readouterr()
+    # Neither flag: refused before any work, the finished case untouched.
+    assert run(src, "-o", out, "--model", tiny_all, "--tasks", "lesion") == 2
+    assert "--resume" in capsys.readouterr().err
+    assert run(src, "-o", out, "--model", tiny_all, "--tasks", "lesion", "--resume") == 0
+    assert (out / src.stem / "report.json").stat().st_mtime_ns == report
+    assert "skipped" in capsys.readouterr().err
+    # Other settings: --resume redoes the case.
+    assert run(src, "-o", out, "--model", tiny_all, "--resume") == 0
     assert summary(out)[src.stem]["status"] == "ok" and (out / src.stem / "lung.png").exists()
+    report = (out / src.stem / "report.json").stat().st_mtime_ns
+    assert run(src, "-o", out, "--model", tiny_all, "--overwrite") == 0
+    assert (out / src.stem / "report.json").stat().st_mtime_ns != report
+    assert run(src, "-o", out, "--model", tiny_all, "--overwrite", "--resume") == 2
 
 
 def test_name_clash_across_inputs_gets_suffix(tmp_path, semiseg, tiny_all):
@@ -172,6 +183,6 @@ def test_bad_flags_are_config_errors(tmp_path, semiseg, capsys, argv, word, tiny
 def test_series_selection(tmp_path, ct_examples, series, status):
     code = run(ct_examples / "cip-ct64-dicom", "-o", tmp_path, "--tasks", "lung", "--series", series, "--no-pictures")
     row = summary(tmp_path)["cip-ct64-dicom"]
-    assert row["status"] == status and code == (0 if status == "ok" else 1)
+    assert row["status"] == status and code == (0 if status == "ok" else 2)
     if status == "failed":
         assert "no series matches" in row["error"]

@@ -1,26 +1,21 @@
 """``covidseg predict``: segment and measure every case found in the inputs.
 
-One folder per case (``OUT/<case>/``: masks, pictures, report.json) plus ``OUT/summary.csv``
-(one row per case, rewritten after each case so an interrupted run keeps what finished).
-A bad case prints one line and the others still run; the exit status is 1 if any failed.
+One folder per case (``OUT/<case>/``: masks, pictures, report.json), each renamed into place
+only when complete, plus ``OUT/summary.csv`` (rebuilt from the case reports after each case,
+under a lock, so concurrent runs into one folder and interrupted runs keep what finished).
+A bad case prints one line naming its input and the others still run; the exit status is 2
+if any case failed or the run could not start, 0 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
-import io as _io
+import os
 import sys
 import time
 from pathlib import Path
 
 from covidseg.errors import ConfigError, CovidsegError
-
-SUMMARY_FIELDS = [
-    "case", "status", "error", "input", "kind", "unit", "lung", "lesion", "ggo", "consolidation",
-    "lesion_percent", "right_lesion_percent", "left_lesion_percent", "ratio_grade", "mosmed_grade",
-    "zone_total", "seconds", "output",
-]
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -51,8 +46,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--series", default=None, help="DICOM series to read (UID, number or description)")
     parser.add_argument("--dicom-seg", action="store_true", help="also write a DICOM-SEG for DICOM input")
     parser.add_argument("--no-pictures", action="store_true", help="skip overlay/montage/curve pictures")
+    parser.add_argument("--resume", action="store_true",
+                        help="skip cases whose output folder is complete and was written for the same input, "
+                             "model and settings; redo the others")
     parser.add_argument("--overwrite", action="store_true",
-                        help="redo cases whose output folder already has a report.json (default: skip them)")
+                        help="redo every case, replacing existing case folders (default: refuse to start "
+                             "if a case folder exists)")
+    parser.add_argument("--include-phi", action="store_true",
+                        help="add the DICOM patient/study identifiers (name, ID, birth date, accession number, "
+                             "institution ...) to report.json; without it no output carries them")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -71,42 +73,25 @@ def _config(args):
         raise ConfigError(str(exc)) from None
 
 
-def _row(case_name: str, status: str, *, error: str = "", source="", kind="", pred=None, seconds=0.0,
-         output="") -> dict:
-    row = dict.fromkeys(SUMMARY_FIELDS, "")
-    row.update(case=case_name, status=status, error=error, input=str(source), kind=kind,
-               seconds=f"{seconds:.2f}", output=str(output))
-    if pred is not None:
-        m = pred.measurements
-
-        def fmt(v, digits=3):
-            return "" if v is None else f"{v:.{digits}f}"
-
-        row.update(unit=m.unit, lung=fmt(m.whole.lung), lesion=fmt(m.whole.lesion), ggo=fmt(m.whole.ggo),
-                   consolidation=fmt(m.whole.consolidation), lesion_percent=fmt(m.whole.lesion_percent, 2),
-                   right_lesion_percent=fmt(m.right.lesion_percent, 2) if m.right else "",
-                   left_lesion_percent=fmt(m.left.lesion_percent, 2) if m.left else "",
-                   ratio_grade=m.severity.ratio_grade or "", mosmed_grade=m.severity.mosmed_grade or "",
-                   zone_total="" if m.severity.zone_total is None else str(m.severity.zone_total))
-    return row
+_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {127: "\\x7f"}
 
 
-def _write_summary(rows: list[dict], path: Path) -> None:
-    from covidseg.io import atomic_write
-
-    buf = _io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    with atomic_write(path) as tmp:
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
+def _printable(text) -> str:
+    """One line: control characters (a crafted file name's newline too) shown escaped."""
+    return str(text).translate(_CONTROL)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+def _reason(exc: BaseException, source) -> str:
+    """The problem in one line, naming the exact file inside a series/folder when it differs."""
     if isinstance(exc, CovidsegError):
-        return text
-    return f"internal error ({type(exc).__name__}): {text}"  # a bug, but other cases still run
+        reason = exc.reason
+        if exc.path and os.path.abspath(exc.path) != os.path.abspath(str(source)):
+            reason = f"{exc.path}: {reason}"
+    elif isinstance(exc, MemoryError):
+        reason = "out of memory; try a smaller --batch-size, a smaller input or more memory"
+    else:  # a bug, but the other cases still run
+        reason = f"internal error ({type(exc).__name__}): {exc}"
+    return _printable(" ".join(str(reason).split()) or type(exc).__name__)
 
 
 class _Progress:
@@ -148,31 +133,30 @@ class _Progress:
 
     def log(self, message: str) -> None:
         if self.bar:
-            self.bar.console.print(message, markup=False, highlight=False)
+            self.bar.console.print(message, markup=False, highlight=False, soft_wrap=True)
         else:
             print(message, file=sys.stderr)
 
 
 def main(args: argparse.Namespace) -> int:
-    from covidseg.io import find_cases, read_case, safe_name
+    from covidseg.inference import outputs
+    from covidseg.inference.export import run_record, run_settings, write_case
     from covidseg.inference.segmenter import Segmenter
+    from covidseg.io import find_cases, read_case
 
     config = _config(args)
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume and --overwrite exclude each other")
     out = Path(args.output).expanduser()
-    if out.exists() and not out.is_dir():
-        raise ConfigError("the output path exists and is not a folder", out)
+    lock = outputs.check_output_folder(out)  # an unwritable OUT stops here, before any work (exit 2)
     segmenter = Segmenter(args.model, config)  # model problems stop the run here (exit 2)
-    out.mkdir(parents=True, exist_ok=True)
 
-    rows: list[dict] = []
-    cases = []  # (name, Case | None, error)
-    used: set[str] = {"summary"}
+    cases = []  # (name, Case | None, error, source)
     for item in args.inputs:
         try:
             found = find_cases(item)
         except CovidsegError as exc:
-            name = safe_name(Path(item).name.split(".")[0] or "input")
-            cases.append((name, None, _one_line(exc), item))
+            cases.append((Path(item).name.split(".")[0] or "input", None, _reason(exc, item), item))
             continue
         if args.series is not None:
             # --series picks one series per DICOM folder: its folder is one case, not one per series.
@@ -185,51 +169,80 @@ def main(args: argparse.Namespace) -> int:
                                                                                   or seen_paths.add(c.path)))]
         for case in found:
             cases.append((case.name, case, "", case.path))
-    named = []
-    for name, case, error, source in cases:
-        unique, n = name, 1
-        while unique.lower() in used:  # clashes across inputs get a suffix too
-            n += 1
-            unique = f"{name}_{n}"
-        used.add(unique.lower())
-        named.append((unique, case, error, source))
+    # Names are sanitised again here (whatever discovery gave) and made unique across INPUTs.
+    named = [(n, *rest) for n, (_, *rest) in zip(outputs.unique_names(c[0] for c in cases), cases)]
 
-    failures = 0
+    with lock:
+        for stale in outputs.clean_stale(out):
+            print(f"covidseg: removed {stale} left by an interrupted run", file=sys.stderr)
+    if not (args.resume or args.overwrite):
+        existing = [n for n, case, _, _ in named if case is not None and (out / n).exists()]
+        if existing:
+            shown = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
+            raise ConfigError(f"{len(existing)} case folder(s) already exist ({_printable(shown)}); pass --resume to "
+                              f"keep the finished ones or --overwrite to redo them", out)
+
+    precision = segmenter.runner.precision if segmenter.runner is not None else None
+    settings = run_settings(config, precision, dicom_seg=args.dicom_seg, pictures=not args.no_pictures,
+                            include_phi=args.include_phi)
+    models = [m.describe() for m in segmenter.models]
+    failures: dict[str, dict] = {}
+    ok = skipped = 0
+
+    def failed(name, source, reason, kind=""):
+        progress.log(f"covidseg: error: {_printable(source)}: {reason}")
+        failures[name] = outputs.failure_row(name, source, reason, kind)
+
     with _Progress(len(named), args.quiet) as progress:
         for name, case, error, source in named:
             progress.start_case(name)
-            t0 = time.perf_counter()
-            folder = out / name
             if case is None:
-                failures += 1
-                progress.log(f"covidseg: error: {name}: {error}")
-                rows.append(_row(name, "failed", error=error, source=source))
-            elif (folder / "report.json").exists() and not args.overwrite:
-                progress.log(f"covidseg: {name}: output exists, skipped (pass --overwrite to redo)")
-                rows.append(_row(name, "skipped", error="output exists", source=source, kind=case.kind,
-                                 output=folder))
-            else:
-                try:
-                    use_series = args.series is not None and case.kind == "dicom-series"
-                    image = _read_series(case, args.series) if use_series else read_case(case)
-                    read_s = time.perf_counter() - t0
-                    pred = segmenter.predict(image, progress=progress.slices_done)
-                    pred.timings["read"] = round(read_s, 4)
-                    pred.save(folder, dicom_seg=args.dicom_seg, pictures=not args.no_pictures)
-                    rows.append(_row(name, "ok", source=source, kind=case.kind, pred=pred,
-                                     seconds=time.perf_counter() - t0, output=folder))
-                except Exception as exc:  # noqa: BLE001 - one bad case must not stop the batch
-                    failures += 1
-                    msg = _one_line(exc)
-                    progress.log(f"covidseg: error: {name}: {msg}")
-                    rows.append(_row(name, "failed", error=msg, source=source, kind=case.kind,
-                                     seconds=time.perf_counter() - t0))
-            _write_summary(rows, out / "summary.csv")
+                failed(name, source, error)
+                outputs.rebuild_summary(out, failures, lock)
+                progress.case_done()
+                continue
+            final = outputs.case_path(out, name)
+            use_series = args.series is not None and case.kind == "dicom-series"
+            try:
+                identity = outputs.input_identity(case.path, args.series if use_series else case.series)
+                run = run_record(identity, models, settings)
+                if args.resume and final.exists():
+                    why = outputs.validate_case(final, run)
+                    if why is None:
+                        skipped += 1
+                        progress.log(f"covidseg: {name}: finished output is valid, skipped")
+                        progress.case_done()
+                        continue
+                    progress.log(f"covidseg: {name}: redoing the existing output ({why})")
+                t0 = time.perf_counter()
+                image = _read_series(case, args.series) if use_series else read_case(case)
+                read_s = time.perf_counter() - t0
+                pred = segmenter.predict(image, progress=progress.slices_done)
+                pred.timings["read"] = round(read_s, 4)
+                with outputs.staged_folder(final, lock) as tmp:
+                    write_case(pred, tmp, dicom_seg=args.dicom_seg, pictures=not args.no_pictures,
+                               include_phi=args.include_phi, identity=identity)
+                    with lock:
+                        if final.exists() and not args.overwrite and outputs.validate_case(final, run) is None:
+                            # A concurrent run finished this very case first: keep its files.
+                            progress.log(f"covidseg: {name}: written meanwhile by another run, kept")
+                        elif final.exists() and not (args.overwrite or args.resume):
+                            raise ConfigError("another run created this case folder meanwhile; not replaced "
+                                              "(pass --resume or --overwrite)", final)
+                        else:
+                            outputs.install(tmp, final, replace=True)
+                        failures.pop(name, None)
+                        outputs.rebuild_summary(out, failures, lock)
+                ok += 1
+            except Exception as exc:  # noqa: BLE001 - one bad case must not stop the batch
+                failed(name, source, _reason(exc, source), case.kind)
+                outputs.rebuild_summary(out, failures, lock)
             progress.case_done()
-    ok = sum(r["status"] == "ok" for r in rows)
-    print(f"covidseg predict: {ok} ok, {failures} failed, {len(rows) - ok - failures} skipped; "
+    if not named:
+        outputs.rebuild_summary(out, failures, lock)
+    print(f"covidseg predict: {ok} ok, {len(failures)} failed, {skipped} skipped; "
           f"summary: {out / 'summary.csv'}", file=sys.stderr)
-    return 1 if failures else 0
+    return 2 if failures else 0
 
 
 def _read_series(case, series):

@@ -1,7 +1,12 @@
 """Writing a Prediction: masks in the input's geometry, pictures, report.json, DICOM-SEG.
 
-Every file goes through :func:`covidseg.io.atomic_write` (a temporary file renamed into
-place), so an interrupted run never leaves a half-written file under its final name.
+A case is written into a hidden staging folder and renamed into place when complete
+(:mod:`covidseg.inference.outputs`), so an interrupted run never leaves a partial case.
+
+Patient data: report.json carries only allowlisted technical metadata of the input
+(:data:`SAFE_METADATA`); the patient identifiers in :data:`PHI_KEYWORDS` are added (to
+report.json only) when asked with ``include_phi``. A DICOM-SEG is the exception: the DICOM
+standard requires it to carry the source's patient and study modules.
 """
 
 from __future__ import annotations
@@ -23,6 +28,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from covidseg.inference.segmenter import Prediction
 
 VOLUME_KINDS = ("nifti", "dicom-series", "nrrd", "metaimage", "slices")
+
+#: Technical input metadata copied into report.json (an allowlist: anything a reader adds
+#: later stays out unless listed here).
+SAFE_METADATA = ("format", "modality", "series_uid", "series_number", "sop_class", "manufacturer",
+                 "convolution_kernel", "slice_thickness", "rescale_type", "transfer_syntax", "bit_depth")
+
+#: DICOM patient/study identifiers: written only with ``include_phi`` (report.json only).
+PHI_KEYWORDS = ("PatientName", "PatientID", "OtherPatientIDs", "OtherPatientNames", "PatientBirthDate",
+                "PatientSex", "PatientAge", "PatientAddress", "PatientTelephoneNumbers", "AccessionNumber",
+                "StudyID", "StudyDate", "StudyTime", "InstitutionName", "InstitutionAddress",
+                "ReferringPhysicianName", "PerformingPhysicianName", "OperatorsName", "StationName")
 
 
 def _jsonable(value):
@@ -57,6 +73,34 @@ def severity_definitions(pred: "Prediction") -> dict:
     }
 
 
+def run_settings(config, precision: str | None, *, dicom_seg: bool, pictures: bool, include_phi: bool) -> dict:
+    """The settings that change a case's outputs (``--resume`` redoes a case when they differ;
+    batch size and threads do not change the result, so they are not listed)."""
+    import dataclasses
+
+    cfg = dataclasses.asdict(config) if config is not None else {}
+    for key in ("device", "batch_size", "threads", "keep_probabilities"):
+        cfg.pop(key, None)
+    cfg.update(precision=precision, dicom_seg=bool(dicom_seg), pictures=bool(pictures), include_phi=bool(include_phi))
+    return _jsonable(cfg)
+
+
+def run_record(identity: dict | None, models: list[dict], settings: dict) -> dict:
+    """What produced a case: input identity, model sha256s, settings (compared by --resume)."""
+    return _jsonable({"input": identity, "models_sha256": [m.get("sha256") for m in models], "settings": settings})
+
+
+def patient_data(pred: "Prediction") -> dict:
+    """The DICOM patient/study identifiers of the source (``include_phi`` only)."""
+    files = (pred.image.metadata or {}).get("files") or []
+    if pred.image.kind not in ("dicom-series", "dicom-file") or not files:
+        return {}
+    import pydicom
+
+    ds = pydicom.dcmread(files[0], stop_before_pixels=True)
+    return {k: str(ds.get(k).value) for k in PHI_KEYWORDS if ds.get(k) is not None and ds.get(k).value not in (None, "")}
+
+
 def build_report(pred: "Prediction", files: list[str] | None = None) -> dict:
     img = pred.image
     m = pred.measurements
@@ -78,6 +122,7 @@ def build_report(pred: "Prediction", files: list[str] | None = None) -> dict:
             "is_hu": bool(img.is_hu),
             "orientation": list(img.orientation),
             "series_instance_uid": meta.get("series_uid"),
+            "metadata": {k: meta[k] for k in SAFE_METADATA if meta.get(k) is not None},
         },
         "models": pred.models,
         "tasks": list(pred.tasks),
@@ -117,8 +162,45 @@ def _write_png(rgb_or_img, path: Path) -> None:
         img.save(tmp, format="PNG", optimize=False)
 
 
-def save_prediction(pred: "Prediction", folder: Path, *, dicom_seg: bool = False, pictures: bool = True) -> list[Path]:
+def default_identity(pred: "Prediction") -> dict | None:
+    """The input identity of ``pred.image.source`` (None for an in-memory image)."""
+    from covidseg.inference.outputs import input_identity
+
+    src = pred.image.source
+    if src is None or not Path(src).exists():
+        return None
+    meta = pred.image.metadata or {}
+    return input_identity(src, meta.get("series_uid") if pred.image.kind == "dicom-series" else None)
+
+
+def save_prediction(pred: "Prediction", folder: Path, *, dicom_seg: bool = False, pictures: bool = True,
+                    include_phi: bool = False) -> list[Path]:
+    """Write the case into a staging folder beside ``folder`` and rename it into place.
+
+    An existing ``folder`` is replaced as a whole (atomically on Linux) if it is a covidseg
+    case folder (has report.json) or empty; any other existing folder is refused
+    (:class:`~covidseg.errors.ConfigError`), so user files are never deleted."""
+    from covidseg.errors import ConfigError
+    from covidseg.inference.outputs import REPORT_NAME, install, staged_folder
+
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or (any(folder.iterdir()) and not (folder / REPORT_NAME).is_file())):
+        raise ConfigError("exists and is not a covidseg case folder; choose another output folder", folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with staged_folder(folder) as tmp:
+        names = write_case(pred, tmp, dicom_seg=dicom_seg, pictures=pictures, include_phi=include_phi,
+                           identity=default_identity(pred))
+        install(tmp, folder, replace=True)
+    return [folder / n for n in names]
+
+
+def write_case(pred: "Prediction", folder: Path, *, dicom_seg: bool = False, pictures: bool = True,
+               include_phi: bool = False, identity: dict | None = None) -> list[str]:
+    """Write every file of the case into ``folder`` (a staging folder), report.json last with
+    the run record and a sha256 manifest; returns the top-level names written."""
     import time
+
+    from covidseg.inference.outputs import REPORT_NAME, manifest_of
 
     t0 = time.perf_counter()
     img = pred.image
@@ -148,11 +230,16 @@ def save_prediction(pred: "Prediction", folder: Path, *, dicom_seg: bool = False
 
         written.append(write_dicom_seg(pred, folder / "segmentation.dcm"))
     pred.timings["save"] = round(time.perf_counter() - t0, 4)
-    report_path = folder / "report.json"
-    names = [p.name for p in written] + [report_path.name]
-    _write_json(build_report(pred, names), report_path)
-    written.append(report_path)
-    return written
+    names = [p.name for p in written] + [REPORT_NAME]
+    report = build_report(pred, names)
+    if include_phi:
+        report["patient"] = patient_data(pred)
+    settings = run_settings(pred.config, pred.precision, dicom_seg=dicom_seg, pictures=pictures,
+                            include_phi=include_phi)
+    report["run"] = run_record(identity, pred.models, settings)
+    report["manifest"] = manifest_of(folder)
+    _write_json(report, folder / REPORT_NAME)
+    return names
 
 
 def _display_range(img) -> tuple[float, float] | None:

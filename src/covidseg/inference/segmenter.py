@@ -60,11 +60,16 @@ class Prediction:
 
         return build_report(self)
 
-    def save(self, folder: str | os.PathLike, *, dicom_seg: bool = False, pictures: bool = True) -> list[Path]:
-        """Write masks, pictures and ``report.json`` into ``folder``; returns the files written."""
+    def save(self, folder: str | os.PathLike, *, dicom_seg: bool = False, pictures: bool = True,
+             include_phi: bool = False) -> list[Path]:
+        """Write masks, pictures and ``report.json`` into ``folder``; returns the files written.
+
+        The folder appears complete or not at all (written beside it, then renamed); an
+        existing case folder is replaced. ``include_phi`` adds the DICOM patient/study
+        identifiers to report.json (never anywhere else)."""
         from covidseg.inference.export import save_prediction
 
-        return save_prediction(self, Path(folder), dicom_seg=dicom_seg, pictures=pictures)
+        return save_prediction(self, Path(folder), dicom_seg=dicom_seg, pictures=pictures, include_phi=include_phi)
 
 
 class _Clock:

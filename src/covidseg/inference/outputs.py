@@ -1,0 +1,431 @@
+"""Crash-safe case folders, resume checks, the output-folder lock and ``summary.csv``.
+
+A case is written into a hidden staging folder beside its final place
+(``OUT/.covidseg-tmp-<case>.<random>/``) and renamed into place only when every file,
+``report.json`` last, is on disk: ``OUT/<case>/`` either does not exist or is complete.
+A process holds an ``flock`` on each of its staging folders while it writes, so the next
+run can tell a dead run's leftovers (removed) from a live concurrent run's (kept).
+
+``report.json`` records what produced the case (``run``: input identity, model sha256s,
+settings) and a ``manifest`` of every other file with its sha256; :func:`validate_case`
+checks both, which is what ``covidseg predict --resume`` relies on to skip a case.
+
+Several processes may write into one output folder: installing a case folder and
+rebuilding ``summary.csv`` (from the case reports in the folder) happen under an exclusive
+``flock`` on ``OUT/.covidseg.lock``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import ctypes
+import errno
+import fcntl
+import hashlib
+import io as _io
+import json
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from covidseg.errors import ConfigError
+
+__all__ = [
+    "TMP_PREFIX", "LOCK_NAME", "REPORT_NAME", "SUMMARY_FIELDS", "OutputLock", "safe_case_name", "unique_names",
+    "input_identity", "sha256_file", "manifest_of", "staged_folder", "install", "validate_case", "clean_stale",
+    "rebuild_summary", "check_output_folder",
+]
+
+TMP_PREFIX = ".covidseg-tmp-"
+OLD_PREFIX = ".covidseg-old-"
+LOCK_NAME = ".covidseg.lock"
+REPORT_NAME = "report.json"
+SUMMARY_NAME = "summary.csv"
+MAX_NAME_CHARS = 80
+
+SUMMARY_FIELDS = [
+    "case", "status", "error", "input", "kind", "unit", "lung", "lesion", "ggo", "consolidation",
+    "lesion_percent", "right_lesion_percent", "left_lesion_percent", "ratio_grade", "mosmed_grade",
+    "zone_total", "seconds", "output",
+]
+
+_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                     *(f"lpt{i}" for i in range(1, 10))}
+_RESERVED = {SUMMARY_NAME.split(".")[0]}  # OUT/summary.csv sits beside the case folders
+
+
+# --------------------------------------------------------------------------------- names
+def safe_case_name(name: str) -> str:
+    """A case folder name that cannot leave the output folder or hide itself.
+
+    Letters, digits, ``.``, ``_``, ``-`` only (path separators, control characters, spaces
+    and the rest become ``_``); no leading dots (hidden files, ``..``), at most
+    :data:`MAX_NAME_CHARS` characters, never empty or a Windows device name.
+    """
+    text = unicodedata.normalize("NFC", str(name))
+    text = "".join(c if (c.isalnum() or c in "._-") and c.isprintable() else "_" for c in text)
+    text = re.sub(r"_+", "_", text).strip("._ -")
+    text = re.sub(r"\.{2,}", ".", text)
+    text = text[:MAX_NAME_CHARS].rstrip("._ -")
+    if not text:
+        return "case"
+    if text.split(".")[0].lower() in _WINDOWS_RESERVED:
+        text = "_" + text
+    return text
+
+
+def unique_names(names: Iterable[str]) -> list[str]:
+    """Sanitised names, made unique ignoring case (as on macOS/Windows): ``x``, ``x_2``, ..."""
+    used = set(_RESERVED)
+    out = []
+    for name in names:
+        base = safe_case_name(name)
+        unique, n = base, 1
+        while unique.lower() in used:
+            n += 1
+            unique = f"{base[:MAX_NAME_CHARS - 6]}_{n}"
+        used.add(unique.lower())
+        out.append(unique)
+    return out
+
+
+def case_path(out: Path, name: str) -> Path:
+    """``out/name``, refusing any name that would resolve outside ``out`` (defence in depth)."""
+    if name != safe_case_name(name):
+        raise ValueError(f"name must be a sanitised case name, got {name!r}")
+    path = out / name
+    if path.resolve().parent != out.resolve():
+        raise ConfigError(f"case folder {name!r} would leave the output folder", out)
+    return path
+
+
+# --------------------------------------------------------------------------------- identity
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def input_identity(path: str | os.PathLike, series: str | None = None) -> dict:
+    """Cheap identity of an input: absolute path, size and mtime (ns) of a file; of a folder
+    (DICOM series, stack of slices), the same over the files directly in it plus a sha256 of
+    their (name, size, mtime) listing. A changed, added or removed file changes it."""
+    path = Path(os.path.abspath(Path(path).expanduser()))
+    st = path.stat()
+    ident: dict = {"path": str(path)}
+    if path.is_dir():
+        h = hashlib.sha256()
+        size = mtime = count = 0
+        for entry in sorted(os.scandir(path), key=lambda e: e.name):
+            if entry.name.startswith(".") or not entry.is_file():
+                continue
+            est = entry.stat()
+            h.update(f"{entry.name}\0{est.st_size}\0{est.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+            size += est.st_size
+            mtime = max(mtime, est.st_mtime_ns)
+            count += 1
+        ident.update(size=size, mtime_ns=mtime, files=count, listing_sha256=h.hexdigest())
+    else:
+        ident.update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+    if series is not None:
+        ident["series"] = str(series)
+    return ident
+
+
+def manifest_of(folder: Path) -> dict[str, dict]:
+    """``{relative posix path: {"sha256", "bytes"}}`` of every file under ``folder`` except
+    ``report.json`` (which holds the manifest)."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.relative_to(folder).as_posix() != REPORT_NAME:
+            out[path.relative_to(folder).as_posix()] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+    return out
+
+
+def validate_case(folder: Path, run: dict | None = None) -> str | None:
+    """None if ``folder`` holds a complete case written for ``run`` (report.json parses, its
+    ``run`` equals ``run``, every manifest file is present with its sha256); else the reason."""
+    report_path = folder / REPORT_NAME
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "no report.json"
+    except (OSError, ValueError) as exc:
+        return f"report.json unreadable ({type(exc).__name__})"
+    if not isinstance(report, dict) or not isinstance(report.get("manifest"), dict):
+        return "report.json has no file manifest"
+    if run is not None and _canonical(report.get("run")) != _canonical(run):
+        return "written for another input, model or settings"
+    for name, entry in report["manifest"].items():
+        path = folder / name
+        if ".." in Path(name).parts or Path(name).is_absolute():
+            return f"manifest entry {name!r} is outside the case folder"
+        try:
+            if not path.is_file() or path.stat().st_size != entry.get("bytes") or sha256_file(path) != entry.get("sha256"):
+                return f"{name} is missing or changed"
+        except (OSError, AttributeError):
+            return f"{name} is unreadable"
+    return None
+
+
+def _canonical(obj) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+# --------------------------------------------------------------------------------- locking
+class OutputLock:
+    """Exclusive ``flock`` on ``OUT/.covidseg.lock`` (processes on one machine, NFSv4, SMB).
+
+    Held only briefly: while a case folder is created, installed, and ``summary.csv`` is
+    rebuilt. The lock file stays (deleting a lock file races with its next user)."""
+
+    def __init__(self, out: Path):
+        self.path = out / LOCK_NAME
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        self._depth = 0
+
+    def __enter__(self) -> "OutputLock":
+        if self._depth == 0:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._depth += 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def check_output_folder(out: Path) -> OutputLock:
+    """Create ``out`` if needed and prove it writable (a probe file, the lock file); any
+    failure is one :class:`ConfigError` before any work is done."""
+    try:
+        if out.exists() and not out.is_dir():
+            raise ConfigError("the output path exists and is not a folder", out)
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=TMP_PREFIX + "probe.", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+        return OutputLock(out)
+    except OSError as exc:
+        raise ConfigError(f"cannot write to the output folder ({exc.strerror or exc})", out) from None
+
+
+# --------------------------------------------------------------------------------- staging
+@contextlib.contextmanager
+def staged_folder(final: Path, lock: OutputLock | None = None) -> Iterator[Path]:
+    """A new hidden folder beside ``final`` to write a case into; removed on exit unless it
+    was installed (renamed away). Created under ``lock`` so :func:`clean_stale` in another
+    process never sees it before it is flocked."""
+    with lock if lock is not None else contextlib.nullcontext():
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name[:40]}.", dir=final.parent))
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a case folder is an ordinary folder
+        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        fcntl.flock(fd, fcntl.LOCK_EX)  # "alive": clean_stale skips folders it cannot lock
+    try:
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(tmp)
+        os.close(fd)
+
+
+def _umask() -> int:
+    try:  # Linux: read it without changing it (os.umask is process-wide)
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(folder: Path) -> None:
+    if hasattr(os, "O_DIRECTORY"):
+        with contextlib.suppress(OSError):
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Files are fsynced by atomic_write; make the staging folder's entries durable too."""
+    for dirpath, _, _ in os.walk(folder):
+        _fsync_dir(Path(dirpath))
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False if unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def install(tmp: Path, final: Path, *, replace: bool) -> bool:
+    """Rename the complete staging folder ``tmp`` to ``final``. If ``final`` exists, swap it
+    in atomically when ``replace`` (the old folder is deleted), else leave both untouched
+    and return False. Concurrent writers must hold the :class:`OutputLock`."""
+    _fsync_tree(tmp)
+    if final.is_symlink() or (final.exists() and not final.is_dir()):
+        raise ConfigError("exists and is not a case folder; not replaced", final)
+    if not final.exists():
+        os.rename(tmp, final)  # atomic; the tmp folder is never empty (report.json)
+        _fsync_dir(final.parent)
+        return True
+    if not replace:
+        return False
+    if _exchange(tmp, final):  # tmp now holds the old case
+        shutil.rmtree(tmp, ignore_errors=True)
+    else:  # two renames: a crash in between leaves the old case in a hidden folder (cleaned later)
+        old = Path(tempfile.mkdtemp(prefix=f"{OLD_PREFIX}{final.name[:40]}.", dir=final.parent))
+        os.rename(final, old / "case")
+        os.rename(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    _fsync_dir(final.parent)
+    return True
+
+
+def clean_stale(out: Path) -> list[str]:
+    """Remove what killed runs left in ``out``: staging folders no live process holds a lock
+    on, half-swapped old case folders and temporary summary files. Call under the lock."""
+    removed = []
+    for entry in sorted(os.scandir(out), key=lambda e: e.name):
+        name = entry.name
+        if name.startswith(TMP_PREFIX) and entry.is_dir(follow_symlinks=False):
+            try:
+                fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            except OSError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue  # a live run is writing it
+            shutil.rmtree(entry.path, ignore_errors=True)
+            os.close(fd)
+            removed.append(name)
+        elif name.startswith(OLD_PREFIX) and entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(name)
+        elif name.startswith(f".{SUMMARY_NAME}.") and entry.is_file(follow_symlinks=False):
+            os.unlink(entry.path)  # atomic_write's temp file of a killed summary rewrite
+            removed.append(name)
+        elif name.startswith(TMP_PREFIX) and entry.is_file(follow_symlinks=False):
+            os.unlink(entry.path)  # a write probe
+            removed.append(name)
+    return removed
+
+
+# --------------------------------------------------------------------------------- summary
+def _fmt(value, digits: int = 3) -> str:
+    return "" if value is None else f"{float(value):.{digits}f}"
+
+
+def summary_row(name: str, report: dict, folder: Path) -> dict:
+    """The summary.csv row of a finished case, from its report.json."""
+    row = dict.fromkeys(SUMMARY_FIELDS, "")
+    inp = report.get("input") or {}
+    meas = report.get("measurements") or {}
+    whole, right, left = (meas.get(k) or {} for k in ("whole", "right", "left"))
+    sev = report.get("severity") or {}
+    timings = report.get("timings_s") or {}
+    row.update(
+        case=name, status="ok", input=inp.get("path") or "", kind=inp.get("kind") or "", unit=report.get("unit") or "",
+        lung=_fmt(whole.get("lung")), lesion=_fmt(whole.get("lesion")), ggo=_fmt(whole.get("ggo")),
+        consolidation=_fmt(whole.get("consolidation")), lesion_percent=_fmt(whole.get("lesion_percent"), 2),
+        right_lesion_percent=_fmt(right.get("lesion_percent"), 2), left_lesion_percent=_fmt(left.get("lesion_percent"), 2),
+        ratio_grade=sev.get("ratio_grade") or "", mosmed_grade=sev.get("mosmed_grade") or "",
+        zone_total="" if sev.get("zone_total") is None else str(sev["zone_total"]),
+        seconds=f"{sum(v for v in timings.values() if isinstance(v, (int, float))):.2f}", output=str(folder),
+    )
+    return row
+
+
+def failure_row(name: str, source, error: str, kind: str = "") -> dict:
+    row = dict.fromkeys(SUMMARY_FIELDS, "")
+    row.update(case=name, status="failed", error=error, input=str(source), kind=kind)
+    return row
+
+
+_ROW_CACHE: dict[str, tuple[tuple[int, int], dict]] = {}
+
+
+def _report_rows(out: Path) -> dict[str, dict]:
+    rows = {}
+    for entry in os.scandir(out):
+        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+            continue
+        path = Path(entry.path) / REPORT_NAME
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        key, stamp = str(path), (st.st_mtime_ns, st.st_size)
+        cached = _ROW_CACHE.get(key)
+        if cached is None or cached[0] != stamp:  # parse each report once per process
+            try:
+                report = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(report, dict) or "manifest" not in report:
+                continue
+            cached = (stamp, summary_row(entry.name, report, Path(entry.path)))
+            _ROW_CACHE[key] = cached
+        rows[entry.name] = cached[1]
+    return rows
+
+
+def rebuild_summary(out: Path, failures: dict[str, dict], lock: OutputLock) -> Path:
+    """Rewrite ``OUT/summary.csv`` from the case reports in ``out`` plus failed rows (this
+    run's ``failures`` and failed rows of earlier or concurrent runs whose case still has no
+    folder), under ``lock``, atomically."""
+    from covidseg.io import atomic_write
+
+    path = out / SUMMARY_NAME
+    with lock:
+        rows = _report_rows(out)
+        failed: dict[str, dict] = {}
+        with contextlib.suppress(OSError, ValueError, csv.Error):
+            with open(path, newline="", encoding="utf-8") as fh:
+                for row in csv.DictReader(fh):
+                    if row.get("status") == "failed" and row.get("case"):
+                        failed[row["case"]] = {k: row.get(k) or "" for k in SUMMARY_FIELDS}
+        failed.update(failures)
+        for name, row in failed.items():
+            rows.setdefault(name, row)  # a finished case folder wins over an old failure
+        buf = _io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=SUMMARY_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for name in sorted(rows, key=lambda n: n.lower()):
+            writer.writerow(rows[name])
+        with atomic_write(path) as tmp:
+            tmp.write_text(buf.getvalue(), encoding="utf-8")
+    return path
