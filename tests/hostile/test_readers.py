@@ -1,0 +1,236 @@
+"""Every hostile input of the corpus is refused with one clear typed line, or read correctly,
+through both reader entry points: ``read_image`` (API, GUI) and ``find_cases`` +
+``read_case`` (what ``covidseg predict`` runs)."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from covidseg.errors import (
+    DimensionError,
+    EmptyFolderError,
+    InputError,
+    NonFiniteError,
+    NotCTError,
+    UnreadableFileError,
+    UnsupportedFormatError,
+)
+from covidseg.io import find_cases, read_case, read_image
+
+from .corpus import (
+    BOMB_SIDE,
+    HU_BACKGROUND,
+    HU_DISC,
+    N_SLICES,
+    PIXEL_SPACING,
+    PNG16_MAX,
+    SIZE,
+    SLICE_STEP,
+    _main,
+    make_corpus,
+)
+
+# The error type each refused case must raise (a new corpus case must be classified here).
+ERROR_TYPES = {
+    "empty-file": UnreadableFileError,
+    "truncated-png": UnreadableFileError,
+    "truncated-jpg": UnreadableFileError,
+    "truncated-nifti": UnreadableFileError,
+    "truncated-dicom": UnreadableFileError,
+    "text-as-nifti": UnreadableFileError,
+    "random-bytes-dcm": UnreadableFileError,
+    "nifti-nan-inf": NonFiniteError,
+    "nifti-zero-spacing": UnreadableFileError,
+    "nifti-negative-spacing": UnreadableFileError,
+    "nifti-singular-affine": UnreadableFileError,
+    "nifti-4d": DimensionError,
+    "nifti-1d": DimensionError,
+    "nifti-one-pixel-row": DimensionError,
+    "nifti-huge-header": DimensionError,
+    "dicom-mr": NotCTError,
+    "dicom-secondary-capture": NotCTError,
+    "dicom-series-gap": DimensionError,
+    "dicom-series-duplicate": DimensionError,
+    "dicom-series-mixed-size": UnsupportedFormatError,
+    "dicom-series-no-rescale": UnsupportedFormatError,
+    "png-rgba-translucent": UnsupportedFormatError,
+    "png-1x1": DimensionError,
+    "png-bomb": DimensionError,
+    "empty-folder": EmptyFolderError,
+    "unrelated-files": EmptyFolderError,
+}
+
+with tempfile.TemporaryDirectory() as _tmp:  # names only, for parametrization (0.3 s)
+    _CASES = make_corpus(Path(_tmp))
+ERROR_NAMES = [c.name for c in _CASES if c.expect == "error"]
+OK_NAMES = [c.name for c in _CASES if c.expect == "ok"]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("hostile")
+    return {c.name: c for c in make_corpus(root)}
+
+
+def _via_read_image(path: Path):
+    return read_image(path)
+
+
+def _via_find_cases(path: Path):
+    """What `covidseg predict PATH` does: discover the cases, then read each one."""
+    return [read_case(case) for case in find_cases(path)]
+
+
+ENTRY_POINTS = {"read_image": _via_read_image, "find_cases+read_case": _via_find_cases}
+
+
+# ------------------------------------------------------------------------------- the corpus
+
+
+def test_corpus_is_well_formed_small_and_repeatable(tmp_path):
+    first = make_corpus(tmp_path)
+    again = make_corpus(tmp_path)  # rewriting in place must work and give the same cases
+    assert [(c.name, c.path, c.expect, c.match) for c in first] == \
+           [(c.name, c.path, c.expect, c.match) for c in again]
+    names = [c.name for c in first]
+    assert len(names) == len(set(names))
+    for c in first:
+        assert c.expect in ("ok", "error") and c.path.exists(), c.name
+        assert bool(c.match) == (c.expect == "error"), c.name
+        re.compile(c.match)
+    assert set(ERROR_TYPES) == set(ERROR_NAMES), "classify every error case in ERROR_TYPES"
+    on_disk = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
+    assert on_disk < 1_000_000, on_disk  # the 20000² PNG bomb included
+
+
+def test_corpus_command_line_prints_a_table(tmp_path, capsys):
+    assert _main([str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "png-bomb" in out and "dicom-series-gap" in out and f"{len(_CASES)} cases" in out
+    assert (tmp_path / "out" / "bomb.png").is_file()
+    assert _main([]) == 2
+
+
+# ------------------------------------------------------------------------------- refused
+
+
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+@pytest.mark.parametrize("name", ERROR_NAMES)
+def test_error_case_is_refused_with_one_typed_line(corpus, name, entry):
+    case = corpus[name]
+    with pytest.raises(InputError) as info:
+        ENTRY_POINTS[entry](case.path)
+    err = info.value
+    assert type(err) is ERROR_TYPES[name], f"{type(err).__name__}: {err}"
+    message = str(err)
+    assert "\n" not in message and "\r" not in message
+    assert re.search(case.match, message), message
+    # names the file: the case's path itself, or the offending file inside its folder
+    where = Path(err.path)
+    assert where == case.path or case.path in where.parents, err.path
+    assert message.startswith(err.path + ": ") and err.reason
+    assert len(message) < 600, message
+
+
+# ------------------------------------------------------------------------------- read correctly
+
+
+def _check_sane(img, case):
+    a = img.array
+    assert a.dtype == np.float32 and a.flags.c_contiguous and np.isfinite(a).all()
+    assert img.source == case.path
+    if img.spacing is not None:
+        assert len(img.spacing) == a.ndim and all(s > 0 for s in img.spacing)
+
+
+def _expect_png16(img):
+    assert img.kind == "image" and img.shape == (SIZE, SIZE) and img.spacing is None
+    assert img.array.min() == 0 and img.array.max() == PNG16_MAX  # kept as stored, not 8-bit
+    assert img.metadata["bit_depth"] == 16 and not img.is_hu
+
+
+def _expect_grey(img, transparent_rows=0):
+    assert img.kind == "image" and img.shape == (SIZE, SIZE) and not img.is_hu
+    top, rest = img.array[:transparent_rows], img.array[transparent_rows:]
+    assert set(np.unique(rest)) == {30.0, 200.0}  # opaque pixels: their grey exactly
+    assert not top.any()  # fully transparent pixels: black, not the white stored beneath
+    assert img.metadata.get("transparent_pixels", 0) == transparent_rows * SIZE
+
+
+def _expect_ct_volume(img, kind, slices, spacing):
+    assert img.kind == kind and img.is_hu and img.shape == (slices, SIZE, SIZE)
+    np.testing.assert_allclose(img.spacing, spacing, rtol=1e-5)
+    assert set(np.unique(img.array)) == {float(HU_BACKGROUND), float(HU_DISC)}
+    assert img.orientation == ("S", "P", "L")
+
+
+OK_EXPECTATIONS = {
+    "nifti-4d-one-volume": lambda img: _expect_ct_volume(img, "nifti", 4, (SLICE_STEP, 0.8, 0.8)),
+    "png-16bit": _expect_png16,
+    "png-rgba-opaque": _expect_grey,
+    "png-rgba-transparent": lambda img: _expect_grey(img, transparent_rows=4),
+    "unicode-image": _expect_grey,
+    "unicode-dicom-series": lambda img: _expect_ct_volume(
+        img, "dicom-series", N_SLICES, (SLICE_STEP, *PIXEL_SPACING)),
+}
+
+
+def test_every_ok_case_has_expectations():
+    assert set(OK_EXPECTATIONS) == set(OK_NAMES)
+
+
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+@pytest.mark.parametrize("name", OK_NAMES)
+def test_ok_case_is_read_correctly(corpus, name, entry):
+    case = corpus[name]
+    result = ENTRY_POINTS[entry](case.path)
+    images = result if isinstance(result, list) else [result]
+    assert len(images) == 1
+    _check_sane(images[0], case)
+    OK_EXPECTATIONS[name](images[0])
+
+
+def test_unicode_dicom_series_slices_are_in_position_order(corpus):
+    img = read_image(corpus["unicode-dicom-series"].path)
+    names = [Path(f).name for f in img.metadata["files"]]
+    assert names == sorted(names, reverse=True)  # the files were written last slice first
+    assert img.affine[2, 0] == pytest.approx(SLICE_STEP)  # z increases toward superior
+
+
+# ------------------------------------------------------------------------------- the PNG bomb
+
+
+def test_png_bomb_is_refused_from_its_header_without_allocating(corpus):
+    path = corpus["png-bomb"].path
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(DimensionError, match=rf"{BOMB_SIDE}x{BOMB_SIDE} pixels.*before decoding"):
+            read_image(path)
+        with pytest.raises(DimensionError, match="too large"):
+            _via_find_cases(path)
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert peak < 50e6, f"peak {peak / 1e6:.1f} MB: the image was decoded"
+    assert time.perf_counter() - t0 < 10  # decoding would take ~30 s on this machine
+
+
+def test_pillow_decompression_bomb_error_is_a_typed_error(corpus, monkeypatch):
+    """If covidseg's own limit were lifted, Pillow's guard still ends in a DimensionError."""
+    from PIL import Image
+
+    import covidseg.io._common as common
+
+    monkeypatch.setattr(common, "MAX_PIXELS", 10**10)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", SIZE * SIZE // 3)  # Pillow raises beyond twice this
+    with pytest.raises(DimensionError, match="too large") as info:
+        read_image(corpus["unicode-image"].path)
+    assert "\n" not in str(info.value)
