@@ -26,8 +26,8 @@ import nibabel as nib
 import numpy as np
 from PIL import Image
 
-__all__ = ["HostileCase", "make_corpus", "SIZE", "HU_BACKGROUND", "HU_DISC",
-           "PIXEL_SPACING", "SLICE_STEP", "N_SLICES", "BOMB_SIDE", "PNG16_MAX"]
+__all__ = ["HostileCase", "make_corpus", "write_dicom", "write_series", "write_nifti",
+           "SIZE", "HU_BACKGROUND", "HU_DISC", "PIXEL_SPACING", "SLICE_STEP", "N_SLICES", "BOMB_SIDE", "PNG16_MAX"]
 
 #: In-plane size of every generated image / slice (covidseg refuses images under 32x32).
 SIZE = 40
@@ -76,10 +76,12 @@ def _noise(shape, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
 
 
-def _dicom(path: Path, *, rows: int = SIZE, cols: int = SIZE, z: float = 0.0, instance: int = 1,
+def write_dicom(path: Path, *, rows: int = SIZE, cols: int = SIZE, z: float = 0.0, instance: int = 1,
            series_uid: str = "1.2.826.0.1.3680043.8.498.1", modality: str = "CT",
-           sop_class: str = "1.2.840.10008.5.1.4.1.1.2", rescale: bool = True) -> Path:
-    """Write one small single-frame DICOM image (stored = HU + 1024, slope 1, intercept -1024)."""
+           sop_class: str = "1.2.840.10008.5.1.4.1.1.2", rescale: bool = True, **attrs) -> Path:
+    """Write one small single-frame DICOM image (stored = HU + 1024, slope 1, intercept -1024).
+
+    ``attrs`` set (or, with value None, delete) further attributes, e.g. ``PixelSpacing``."""
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian
 
@@ -110,22 +112,28 @@ def _dicom(path: Path, *, rows: int = SIZE, cols: int = SIZE, z: float = 0.0, in
     if rescale:
         ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = -1024, 1, "HU"
     ds.PixelData = (hu.astype(np.int32) + 1024).astype("<u2").tobytes()
+    for keyword, value in attrs.items():
+        if value is None:
+            if keyword in ds:
+                delattr(ds, keyword)
+        else:
+            setattr(ds, keyword, value)
     ds.save_as(path, enforce_file_format=True)
     return path
 
 
-def _series(folder: Path, zs, *, sizes=None, rescale: bool = True) -> Path:
+def write_series(folder: Path, zs, *, sizes=None, rescale: bool = True, **attrs) -> Path:
     """A DICOM series folder: one file per slice position in ``zs`` (written in reverse order
     so that file names do not give the slice order away)."""
     folder.mkdir(parents=True, exist_ok=True)
     for k, z in enumerate(zs):
         rows, cols = (sizes or {}).get(k, (SIZE, SIZE))
-        _dicom(folder / f"IM{len(zs) - k:04d}.dcm", rows=rows, cols=cols, z=float(z),
-               instance=k + 1, rescale=rescale)
+        write_dicom(folder / f"IM{len(zs) - k:04d}.dcm", rows=rows, cols=cols, z=float(z),
+               instance=k + 1, rescale=rescale, **attrs)
     return folder
 
 
-def _nifti(path: Path, data: np.ndarray, affine=None, **patch) -> Path:
+def write_nifti(path: Path, data: np.ndarray, affine=None, **patch) -> Path:
     """Write a NIfTI-1 file; ``patch`` sets raw header fields afterwards (e.g. ``pixdim``,
     ``srow_x``) in the bytes themselves, because nibabel 'fixes' zero or negative spacing
     and refuses singular affines when it builds a header."""
@@ -208,10 +216,10 @@ def make_corpus(root: Path) -> list[HostileCase]:
     add("truncated-jpg", _truncate(jpg), "error", r"not a readable JPG image", "JPG cut in half")
 
     noisy = np.random.default_rng(3).integers(-1000, 1000, (SIZE, SIZE, 8), dtype=np.int16)
-    nii = _nifti(root / "truncated.nii.gz", noisy)
+    nii = write_nifti(root / "truncated.nii.gz", noisy)
     add("truncated-nifti", _truncate(nii), "error", r"truncated", ".nii.gz cut in half")
 
-    dcm = _dicom(root / "truncated.dcm")
+    dcm = write_dicom(root / "truncated.dcm")
     add("truncated-dicom", _truncate(dcm, 0.6), "error", r"truncated|not a readable DICOM",
         "DICOM with half its pixel data")
 
@@ -228,46 +236,46 @@ def make_corpus(root: Path) -> list[HostileCase]:
     nan[3, 4, 1] = np.nan
     nan[5, 6, 2] = np.inf
     nan[7, 8, 3] = -np.inf
-    add("nifti-nan-inf", _nifti(root / "nan.nii.gz", nan), "error", r"\b3 of \d+ voxels are NaN or infinite",
+    add("nifti-nan-inf", write_nifti(root / "nan.nii.gz", nan), "error", r"\b3 of \d+ voxels are NaN or infinite",
         "float NIfTI with 1 NaN, 2 Inf")
-    add("nifti-zero-spacing", _nifti(root / "zero-spacing.nii.gz", _ct_volume(), sform_code=0,
+    add("nifti-zero-spacing", write_nifti(root / "zero-spacing.nii.gz", _ct_volume(), sform_code=0,
                                                   pixdim=[1, 0.8, 0.8, 0.0, 1, 1, 1, 1]),
         "error", r"spacing .*must be positive", "pixdim[3] = 0")
     add("nifti-negative-spacing",
-        _nifti(root / "negative-spacing.nii.gz", _ct_volume(), sform_code=0,
+        write_nifti(root / "negative-spacing.nii.gz", _ct_volume(), sform_code=0,
                pixdim=[1, 0.8, -0.8, 2.5, 1, 1, 1, 1]),
         "error", r"spacing .*must be positive", "pixdim[2] = -0.8")
-    singular = _nifti(root / "singular.nii.gz", _ct_volume(), qform_code=0, sform_code=1,
+    singular = write_nifti(root / "singular.nii.gz", _ct_volume(), qform_code=0, sform_code=1,
                       srow_x=[0.8, 0, 0, 0], srow_y=[0.8, 0, 0, 0], srow_z=[0, 0, 2.5, 0])
     add("nifti-singular-affine", singular, "error",
         r"degenerate", "sform with two identical axes")
-    add("nifti-4d", _nifti(root / "4d.nii.gz", np.stack([_ct_volume()] * 3, axis=-1)), "error",
+    add("nifti-4d", write_nifti(root / "4d.nii.gz", np.stack([_ct_volume()] * 3, axis=-1)), "error",
         r"4 dimensions", "3 volumes (x, y, z, t)")
-    add("nifti-4d-one-volume", _nifti(root / "4d-one.nii.gz", _ct_volume()[..., None]), "ok", "",
+    add("nifti-4d-one-volume", write_nifti(root / "4d-one.nii.gz", _ct_volume()[..., None]), "ok", "",
         "trailing axis of length 1: squeezed")
-    add("nifti-1d", _nifti(root / "1d.nii.gz", np.full(64, -1000, np.int16)), "error",
+    add("nifti-1d", write_nifti(root / "1d.nii.gz", np.full(64, -1000, np.int16)), "error",
         r"need 2 or 3 dimensions", "shape (64,)")
-    add("nifti-one-pixel-row", _nifti(root / "row.nii.gz", np.full((64, 1), -1000, np.int16)), "error",
+    add("nifti-one-pixel-row", write_nifti(root / "row.nii.gz", np.full((64, 1), -1000, np.int16)), "error",
         r"too small", "2-D, 64 x 1 pixels")
-    huge = _nifti(root / "huge-header.nii", np.full((SIZE, SIZE, 2), -1000, np.int16),
+    huge = write_nifti(root / "huge-header.nii", np.full((SIZE, SIZE, 2), -1000, np.int16),
                   dim=[3, 30_000, 30_000, 5_000, 1, 1, 1, 1])
     add("nifti-huge-header", huge, "error", r"too large",
         "header claims 30000x30000x5000 voxels, file holds 6 kB")
 
     # --- DICOM objects
-    add("dicom-mr", _dicom(root / "mr.dcm", modality="MR", sop_class="1.2.840.10008.5.1.4.1.1.4"),
+    add("dicom-mr", write_dicom(root / "mr.dcm", modality="MR", sop_class="1.2.840.10008.5.1.4.1.1.4"),
         "error", r"'MR'", "Modality MR")
     add("dicom-secondary-capture",
-        _dicom(root / "screenshot.dcm", sop_class="1.2.840.10008.5.1.4.1.1.7"),
+        write_dicom(root / "screenshot.dcm", sop_class="1.2.840.10008.5.1.4.1.1.7"),
         "error", r"Secondary Capture", "Modality CT but Secondary Capture SOP class")
     zs = [SLICE_STEP * k for k in range(N_SLICES)]
-    add("dicom-series-gap", _series(sub("series-gap"), zs[:3] + zs[4:]), "error", r"gap",
+    add("dicom-series-gap", write_series(sub("series-gap"), zs[:3] + zs[4:]), "error", r"gap",
         "6 positions, the 4th missing")
-    add("dicom-series-duplicate", _series(sub("series-duplicate"), zs[:3] + [zs[2]] + zs[3:]), "error",
+    add("dicom-series-duplicate", write_series(sub("series-duplicate"), zs[:3] + [zs[2]] + zs[3:]), "error",
         r"share a slice position", "two images at one position")
-    add("dicom-series-mixed-size", _series(sub("series-mixed-size"), zs, sizes={2: (SIZE, SIZE + 8)}),
+    add("dicom-series-mixed-size", write_series(sub("series-mixed-size"), zs, sizes={2: (SIZE, SIZE + 8)}),
         "error", r"image size .*differs", "one image 40x48 among 40x40")
-    add("dicom-series-no-rescale", _series(sub("series-no-rescale"), zs, rescale=False), "error",
+    add("dicom-series-no-rescale", write_series(sub("series-no-rescale"), zs, rescale=False), "error",
         r"RescaleSlope", "no RescaleSlope/RescaleIntercept")
 
     # --- plain images
@@ -309,7 +317,7 @@ def make_corpus(root: Path) -> list[HostileCase]:
     uni.mkdir(parents=True, exist_ok=True)
     Image.fromarray(grey).save(uni / "slice 1 é.png")
     add("unicode-image", uni / "slice 1 é.png", "ok", "", "space + non-ASCII path")
-    add("unicode-dicom-series", _series(uni / "série 1", zs), "ok", "", "space + non-ASCII path")
+    add("unicode-dicom-series", write_series(uni / "série 1", zs), "ok", "", "space + non-ASCII path")
     return cases
 
 

@@ -15,7 +15,6 @@ import numpy as np
 
 from covidseg.errors import DimensionError, EmptyFolderError, UnreadableFileError, UnsupportedFormatError
 from covidseg.io._common import (
-    MAX_VOXELS,
     check_array,
     check_plane_size,
     check_spacing,
@@ -262,7 +261,7 @@ def _check_steps(steps: np.ndarray, along: np.ndarray, names: list[str], folder:
             "file; pass one phase (series=) or separate the files", folder
         )
     dz = float(np.median(steps))
-    tol = max(SLICE_STEP_TOLERANCE * dz, SLICE_STEP_TOLERANCE_MM)
+    tol = max(SLICE_STEP_TOLERANCE * dz, SLICE_STEP_TOLERANCE_MM) + 1e-3  # + float/DS rounding
     off = np.abs(steps - dz) > tol
     if not off.any():
         return

@@ -23,7 +23,6 @@ from covidseg.errors import (
     UnsupportedFormatError,
 )
 from covidseg.io._common import (
-    MAX_VOXELS,
     check_array,
     check_plane_size,
     check_voxel_count,
@@ -183,7 +182,7 @@ def read_slices(folder: Path, files: list[Path] | None = None) -> CTImage:
         if size is not None:  # unreadable headers are reported by _load below
             check_plane_size(*size, p, "slice")
     first_size = raster_size(files[0])
-    if first_size is not None and len(files) * first_size[0] * first_size[1] > MAX_VOXELS:
+    if first_size is not None:
         check_voxel_count((len(files), *first_size), folder, "the stack of slices")
     slices, first_meta = [], None
     for p in files:

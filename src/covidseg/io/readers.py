@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 from pathlib import Path
 
 from covidseg.errors import (
     ConfigError,
+    CovidsegError,
+    DimensionError,
     EmptyFolderError,
     FileMissingError,
     UnreadableFileError,
     UnsupportedFormatError,
 )
+from covidseg.io._common import one_line
 from covidseg.io.atomic import full_suffix
 from covidseg.io.dicom import is_dicom_candidate, read_dicom_file, read_dicom_series
 from covidseg.io.image import Case, CTImage
@@ -20,6 +25,8 @@ from covidseg.io.nifti import read_nifti
 from covidseg.io.raster import RASTER_SUFFIXES, raster_files, read_raster, read_slices
 
 __all__ = ["read_image", "read_case", "file_kind", "SUPPORTED", "VOLUME_SUFFIXES"]
+
+log = logging.getLogger("covidseg.io")
 
 NIFTI_SUFFIXES = {".nii", ".nii.gz"}
 #: Single-file volume formats (one case per file in a folder).
@@ -70,6 +77,36 @@ def _read_file(path: Path, kind: str | None = None) -> CTImage:
     return read_dicom_file(path)
 
 
+def _input_errors_only(read):
+    """Keep the readers' contract under any input: only :class:`CovidsegError` escapes.
+
+    The readers check what they know to be hostile; a third-party library failing in an
+    unforeseen way on a strange file (a ``ValueError`` deep in a decoder, ``MemoryError`` on
+    a huge file) still becomes one typed line naming the input, with the original exception
+    chained (``__cause__``) and its traceback logged at DEBUG level for bug reports."""
+
+    @functools.wraps(read)
+    def wrapper(source, *args, **kwargs):
+        if not isinstance(source, (str, os.PathLike, Case)):
+            return read(source, *args, **kwargs)  # a caller's bug: let its TypeError through
+        try:
+            return read(source, *args, **kwargs)
+        except CovidsegError:
+            raise
+        except MemoryError as exc:
+            where = getattr(source, "path", source)
+            raise DimensionError("not enough memory to read it (far larger than a CT scan?)", where) from exc
+        except Exception as exc:
+            where = getattr(source, "path", source)
+            log.debug("unexpected error reading %s", where, exc_info=True)
+            raise UnreadableFileError(
+                f"cannot be read ({type(exc).__name__}: {one_line(exc, 200)})", where
+            ) from exc
+
+    return wrapper
+
+
+@_input_errors_only
 def read_image(path: str | os.PathLike, series: str | int | None = None) -> CTImage:
     """Read an image, stack or volume into a :class:`CTImage` (see ``docs/io.md``).
 
@@ -126,6 +163,7 @@ def _read_folder(folder: Path, series) -> CTImage:
     )
 
 
+@_input_errors_only
 def read_case(case: Case) -> CTImage:
     """Read a :class:`Case` from :func:`find_cases` exactly as it was discovered."""
     path = Path(case.path)
