@@ -10,6 +10,8 @@ output masks (uint8) whatever the number of slices.
 
 from __future__ import annotations
 
+import gc
+import logging
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
@@ -17,8 +19,28 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from covidseg.errors import CovidsegError
 from covidseg.inference.models import LoadedModel
 from covidseg.io.windowing import MODEL_WINDOW
+
+log = logging.getLogger("covidseg.inference")
+
+
+class InferenceMemoryError(CovidsegError):
+    """The networks ran out of memory even on one slice at a time."""
+
+
+_OOM_TYPES = tuple(t for t in (MemoryError, getattr(torch, "OutOfMemoryError", None),
+                               getattr(torch.cuda, "OutOfMemoryError", None)) if isinstance(t, type))
+_OOM_MESSAGES = ("out of memory", "can't allocate memory", "cannot allocate memory", "failed to allocate")
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for an allocation failure: MemoryError, torch's OutOfMemoryError (CUDA), or the
+    RuntimeError torch's CPU allocator raises ("DefaultCPUAllocator: can't allocate memory")."""
+    if isinstance(exc, _OOM_TYPES):
+        return True
+    return isinstance(exc, RuntimeError) and any(m in str(exc).lower() for m in _OOM_MESSAGES)
 
 #: HU window [low, high] whose linear map to [0, 255] reproduces the grey levels of the
 #: COVID-SemiSeg training slices (median air 15, aerated lung 47, soft tissue 217; fitted on
@@ -130,30 +152,59 @@ class Runner:
             progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """For slice indices ``indices`` (all cropped to ``box``; ``images(i)`` returns the
         [0, 1] float32 slice ``i``), yield ``(i, {channel: float32 (h, w) probabilities})``
-        in the crop's own size."""
-        h, w = box.y1 - box.y0, box.x1 - box.x0
-        for start in range(0, len(indices), self.batch_size):
+        in the crop's own size.
+
+        A batch that runs out of memory is retried with half as many slices, down to one;
+        the smaller size is kept for the rest of this runner's life (later cases too). Out of
+        memory with one slice raises :class:`InferenceMemoryError`."""
+        start = 0
+        while start < len(indices):
             chunk = list(indices[start:start + self.batch_size])
-            crops = np.stack([images(i)[box.slices] for i in chunk])[:, None]
-            batch = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
-            out: dict[str, torch.Tensor] = {}
-            with torch.inference_mode():
-                for model in self.models:
-                    s = self._size_of(model)
-                    x = F.interpolate(batch, size=(s, s), mode="bilinear", align_corners=False,
-                                      antialias=s < max(h, w)) if (h, w) != (s, s) else batch
-                    with torch.autocast(self.device.type, dtype=torch.bfloat16,
-                                        enabled=self.precision == "bf16"):
-                        logits = model.module(x.contiguous(memory_format=torch.channels_last))
-                    logits = logits.float()
-                    probs = torch.sigmoid(logits) if model.activation == "sigmoid" else torch.softmax(logits, 1)
-                    wanted = [c for c, m in self.channels.items() if m is model]
-                    derived = torch.stack([_DERIVE[model.task][c](probs) for c in wanted], 1)
-                    if derived.shape[-2:] != (h, w):
-                        derived = F.interpolate(derived, size=(h, w), mode="bilinear", align_corners=False)
-                    for k, c in enumerate(wanted):
-                        out[c] = derived[:, k].float().clamp_(0, 1).cpu()
+            failed = None
+            try:
+                out = self._forward(images, chunk, box)
+            except Exception as exc:  # noqa: BLE001 - only allocation failures are retried
+                if not is_out_of_memory(exc):
+                    raise
+                failed = f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            if failed is not None:
+                # Outside the except block: the traceback (holding the batch's tensors) is gone.
+                gc.collect()
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+                if len(chunk) == 1:
+                    raise InferenceMemoryError(
+                        f"out of memory running the network even on one slice at a time ({failed}); use a "
+                        f"smaller --inference-size or input, free memory or use a machine with more memory")
+                self.batch_size = max(1, len(chunk) // 2)
+                log.warning("covidseg: out of memory with %d slices per batch; retrying with --batch-size %d",
+                            len(chunk), self.batch_size)
+                continue
             for j, i in enumerate(chunk):
                 yield i, {c: t[j].numpy() for c, t in out.items()}
+            start += len(chunk)
             if progress is not None:
                 progress(len(chunk))
+
+    def _forward(self, images: Callable[[int], np.ndarray], chunk: list[int], box: Box) -> dict[str, torch.Tensor]:
+        """Probabilities (per channel, (B, h, w) on the CPU) of one batch of slices."""
+        h, w = box.y1 - box.y0, box.x1 - box.x0
+        crops = np.stack([images(i)[box.slices] for i in chunk])[:, None]
+        batch = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
+        out: dict[str, torch.Tensor] = {}
+        with torch.inference_mode():
+            for model in self.models:
+                s = self._size_of(model)
+                x = F.interpolate(batch, size=(s, s), mode="bilinear", align_corners=False,
+                                  antialias=s < max(h, w)) if (h, w) != (s, s) else batch
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                    logits = model.module(x.contiguous(memory_format=torch.channels_last))
+                logits = logits.float()
+                probs = torch.sigmoid(logits) if model.activation == "sigmoid" else torch.softmax(logits, 1)
+                wanted = [c for c, m in self.channels.items() if m is model]
+                derived = torch.stack([_DERIVE[model.task][c](probs) for c in wanted], 1)
+                if derived.shape[-2:] != (h, w):
+                    derived = F.interpolate(derived, size=(h, w), mode="bilinear", align_corners=False)
+                for k, c in enumerate(wanted):
+                    out[c] = derived[:, k].float().clamp_(0, 1).cpu()
+        return out

@@ -22,7 +22,7 @@ import numpy as np
 
 from covidseg.errors import ConfigError, InputError, ModelError
 from covidseg.inference.config import SegmenterConfig
-from covidseg.inference.engine import Box, Runner, to_unit
+from covidseg.inference.engine import Box, InferenceMemoryError, Runner, to_unit
 from covidseg.inference.lung_hu import segment_lungs_hu
 from covidseg.inference.models import LoadedModel, assign, discover, load_models, shipped_models
 from covidseg.inference.postprocess import (clean_lung, extend_lung_with_lesions, remove_small_components,
@@ -157,7 +157,12 @@ class Segmenter:
         else:
             image = source
         clock.mark("read")
-        return self._predict_image(image, clock, progress)
+        try:
+            return self._predict_image(image, clock, progress)
+        except InferenceMemoryError as exc:
+            if exc.path is not None:
+                raise
+            raise InferenceMemoryError(exc.reason, image.source) from None  # name the case
 
     def _predict_image(self, image, clock: _Clock, progress: ProgressFn | None) -> Prediction:
         cfg = self.config
