@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("run", help="train and evaluate the missing rows")
     r.add_argument("--only", nargs="*", default=None, help=f"jobs to run (default, in order: {' '.join(QUEUE)})")
     r.add_argument("--threads", type=int, default=2)
+    sub.add_parser("cost", help="measure parameters, MACs and CPU ms per row into benchmarks/results/ablation/cost.json")
     sub.add_parser("table", help="write docs/results.md from benchmarks/results/ablation/")
     sub.add_parser("figure", help="write docs/images/ablation-test-slices.png")
     args = p.parse_args(argv)
@@ -138,6 +139,15 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             run_job(job, args.threads)
             print(f"{job}: {time.perf_counter() - t:.0f} s", flush=True)
+        return 0
+    if args.cmd == "cost":
+        import yaml
+
+        from ablation_report import measure_cost
+
+        cost = measure_cost(ROWS, yaml.safe_load(BASE.read_text()))
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "cost.json").write_text(json.dumps(cost, indent=1) + "\n")
         return 0
     if args.cmd == "table":
         from ablation_report import write_results
