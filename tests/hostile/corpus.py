@@ -37,7 +37,7 @@ HU_BACKGROUND, HU_DISC = -1000, 40
 PIXEL_SPACING = (0.75, 0.8)
 SLICE_STEP = 2.5
 N_SLICES = 6
-#: Side of the decompression-bomb PNG (valid file, 20000 x 20000 pixels, ~40 kB on disk).
+#: Side of the decompression-bomb PNG (valid file, 20000 x 20000 pixels, ~50 kB on disk).
 BOMB_SIDE = 20_000
 #: Maximum grey value of the 16-bit PNG (a CT exported as HU + 1024).
 PNG16_MAX = 3000
@@ -158,19 +158,32 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def _bomb_png(path: Path, side: int = BOMB_SIDE) -> Path:
-    """A valid 1-bit grey PNG of side x side pixels, streamed row by row through zlib: it is
-    ~40 kB on disk and never exists in memory, but decoding it would need side² bytes."""
-    row = b"\x00" + bytes((side + 7) // 8)  # filter byte 0 + all-black packed bits
+    """A valid 1-bit grey PNG of side x side pixels (~50 kB on disk) whose pixels never exist
+    in memory; decoding it would need side² bytes (400 MB for 20000²).
+
+    The rows are streamed through ``zlib.compressobj``. All rows are black, so one block of
+    rows is compressed after a full flush (which resets the compressor: the block refers to
+    no earlier data) and that self-contained piece of deflate stream is repeated; the
+    trailing Adler-32 is computed over the whole pixel stream."""
+    row = b"\x00" + bytes((side + 7) // 8)  # filter byte 0 + packed black pixels
+    per_block = 256
+    block = row * per_block
+    n_blocks, rest = divmod(side, per_block)
     comp = zlib.compressobj(9)
+    head = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)  # zlib header + first block
+    again = comp.compress(block) + comp.flush(zlib.Z_FULL_FLUSH)  # self-contained: repeatable
+    tail = comp.compress(row * rest) + comp.flush()  # final block + Adler-32 of what comp saw
+    adler = 1
+    for _ in range(n_blocks):
+        adler = zlib.adler32(block, adler)
+    adler = zlib.adler32(row * rest, adler)
     with open(path, "wb") as fh:
         fh.write(b"\x89PNG\r\n\x1a\n")
         fh.write(_png_chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)))
-        block = row * 256  # compress a few hundred rows per call: fast and still streamed
-        for start in range(0, side, 256):
-            data = comp.compress(block if start + 256 <= side else row * (side - start))
-            if data:
-                fh.write(_png_chunk(b"IDAT", data))
-        fh.write(_png_chunk(b"IDAT", comp.flush()))
+        fh.write(_png_chunk(b"IDAT", head))
+        for start in range(1, n_blocks, 32):  # 32 blocks (8192 rows) per IDAT chunk
+            fh.write(_png_chunk(b"IDAT", again * min(32, n_blocks - start)))
+        fh.write(_png_chunk(b"IDAT", tail[:-4] + struct.pack(">I", adler)))
         fh.write(_png_chunk(b"IEND", b""))
     return path
 
@@ -262,12 +275,23 @@ def make_corpus(root: Path) -> list[HostileCase]:
     add("nifti-huge-header", huge, "error", r"too large",
         "header claims 30000x30000x5000 voxels, file holds 6 kB")
 
+    mha = root / "negative-spacing.mha"
+    mha.write_bytes(
+        b"ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n"
+        b"TransformMatrix = 1 0 0 0 1 0 0 0 1\nOffset = 0 0 0\nElementSpacing = 0.8 -0.8 2.5\n"
+        + f"DimSize = {SIZE} {SIZE} 2\nElementType = MET_SHORT\nElementDataFile = LOCAL\n".encode()
+        + bytes(SIZE * SIZE * 2 * 2)
+    )
+    add("mha-negative-spacing", mha, "error", r"spacing .*must be positive", "MetaImage ElementSpacing -0.8")
+
     # --- DICOM objects
     add("dicom-mr", write_dicom(root / "mr.dcm", modality="MR", sop_class="1.2.840.10008.5.1.4.1.1.4"),
         "error", r"'MR'", "Modality MR")
     add("dicom-secondary-capture",
         write_dicom(root / "screenshot.dcm", sop_class="1.2.840.10008.5.1.4.1.1.7"),
         "error", r"Secondary Capture", "Modality CT but Secondary Capture SOP class")
+    add("dicom-zero-pixel-spacing", write_dicom(root / "zero-pixel-spacing.dcm", PixelSpacing=[0, 0]),
+        "error", r"PixelSpacing .*must be positive", "PixelSpacing 0\\0")
     zs = [SLICE_STEP * k for k in range(N_SLICES)]
     add("dicom-series-gap", write_series(sub("series-gap"), zs[:3] + zs[4:]), "error", r"gap",
         "6 positions, the 4th missing")
@@ -299,6 +323,9 @@ def make_corpus(root: Path) -> list[HostileCase]:
     Image.fromarray(half, mode="RGBA").save(root / "rgba-translucent.png")
     add("png-rgba-translucent", root / "rgba-translucent.png", "error", r"partially transparent",
         "4 pixels with alpha 128")
+
+    Image.fromarray(grey).save(root / "jpeg-content.png", format="JPEG", quality=100)
+    add("jpg-named-png", root / "jpeg-content.png", "ok", "", "JPEG data in a file named .png")
 
     Image.fromarray(np.zeros((1, 1), np.uint8)).save(root / "one-pixel.png")
     add("png-1x1", root / "one-pixel.png", "error", r"too small", "1 x 1 pixel")

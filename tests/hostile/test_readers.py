@@ -5,9 +5,11 @@ through both reader entry points: ``read_image`` (API, GUI) and ``find_cases`` +
 from __future__ import annotations
 
 import re
+import struct
 import tempfile
 import time
 import tracemalloc
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +56,8 @@ ERROR_TYPES = {
     "nifti-1d": DimensionError,
     "nifti-one-pixel-row": DimensionError,
     "nifti-huge-header": DimensionError,
+    "mha-negative-spacing": UnreadableFileError,
+    "dicom-zero-pixel-spacing": UnreadableFileError,
     "dicom-mr": NotCTError,
     "dicom-secondary-capture": NotCTError,
     "dicom-series-gap": DimensionError,
@@ -164,6 +168,12 @@ def _expect_grey(img, transparent_rows=0):
     assert img.metadata.get("transparent_pixels", 0) == transparent_rows * SIZE
 
 
+def _expect_jpeg(img):
+    """Pillow reads the content, not the name: JPEG data named .png is a JPEG image."""
+    assert img.kind == "image" and img.shape == (SIZE, SIZE) and img.metadata["format"] == "JPEG"
+    assert np.abs(img.array - np.where(img.array > 115, 200, 30)).max() < 25  # lossy, near 30/200
+
+
 def _expect_ct_volume(img, kind, slices, spacing):
     assert img.kind == kind and img.is_hu and img.shape == (slices, SIZE, SIZE)
     np.testing.assert_allclose(img.spacing, spacing, rtol=1e-5)
@@ -177,6 +187,7 @@ OK_EXPECTATIONS = {
     "png-rgba-opaque": _expect_grey,
     "png-rgba-transparent": lambda img: _expect_grey(img, transparent_rows=4),
     "unicode-image": _expect_grey,
+    "jpg-named-png": _expect_jpeg,
     "unicode-dicom-series": lambda img: _expect_ct_volume(
         img, "dicom-series", N_SLICES, (SLICE_STEP, *PIXEL_SPACING)),
 }
@@ -221,6 +232,26 @@ def test_png_bomb_is_refused_from_its_header_without_allocating(corpus):
         tracemalloc.stop()
     assert peak < 50e6, f"peak {peak / 1e6:.1f} MB: the image was decoded"
     assert time.perf_counter() - t0 < 10  # decoding would take ~30 s on this machine
+
+
+def test_png_bomb_is_a_valid_png(corpus):
+    """Streamed check (1 MB at a time): chunk CRCs, one complete zlib stream (its Adler-32
+    verified by zlib), exactly side rows of 1 filter byte + side/8 bytes."""
+    data = corpus["png-bomb"].path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    inflate, total, pos, kinds = zlib.decompressobj(), 0, 8, []
+    while pos < len(data):
+        (n,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + n]
+        assert struct.unpack(">I", data[pos + 8 + n:pos + 12 + n])[0] == zlib.crc32(kind + body)
+        kinds.append(kind)
+        while kind == b"IDAT" and body:
+            total += len(inflate.decompress(body, 1 << 20))
+            body = inflate.unconsumed_tail
+        pos += 12 + n
+    assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
+    assert struct.unpack(">II", data[16:24]) == (BOMB_SIDE, BOMB_SIDE)
+    assert inflate.eof and total == BOMB_SIDE * (1 + (BOMB_SIDE + 7) // 8)
 
 
 def test_pillow_decompression_bomb_error_is_a_typed_error(corpus, monkeypatch):
