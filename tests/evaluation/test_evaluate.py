@@ -141,3 +141,16 @@ def test_all_task_model_reports_every_target(split, tmp_path):
         for key in ("dice", "s_measure", "e_measure"):
             assert 0.0 <= ev.binary[target]["mean"][key] <= 1.01
         assert 0.0 <= ev.published[target]["mean"]["mean_dice"] <= 1.0
+
+
+def test_cli_without_model_evaluates_the_shipped_model(split, tmp_path):
+    from covidseg.inference.models import shipped_models
+
+    shipped = shipped_models()[0]
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--data", str(split), "--out", str(out), "--targets", "infection,lung"]) == 0
+    data = json.loads((out / "results.json").read_text())
+    assert data["source"] == str(shipped)
+    meta = json.loads((shipped / "config.json").read_text())["metadata"]
+    assert data["task"] == meta["task"] and data["threshold"] == meta["threshold"]
+    assert set(data["protocols"]["binary"]) >= {"infection", "lung"}

@@ -6,8 +6,10 @@ import argparse
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--model", metavar="DIR", help="trained model folder (save_pretrained format) or a training run folder (uses RUN/model)")
+    src = parser.add_mutually_exclusive_group()
+    src.add_argument("--model", metavar="DIR",
+                     help="trained model folder (save_pretrained format) or a training run folder (uses RUN/model); "
+                          "default: the model shipped with covidseg")
     src.add_argument("--predictions", metavar="DIR",
                      help="folder of predicted maps (PNG, named like the ground truth; optional infection/ ggo/ "
                           "consolidation/ lung/ subfolders)")
@@ -38,6 +40,10 @@ def main(args: argparse.Namespace) -> int:
     from covidseg.training.trainer import resolve_device
 
     device = str(resolve_device(args.device))  # ConfigError naming --device if CUDA is absent
+    if args.model is None and args.predictions is None:
+        from covidseg.inference.models import shipped_models
+
+        args.model = str(shipped_models()[0])
     console = Console(stderr=False)
     result = evaluate(args.data, model=args.model, predictions=args.predictions, targets=targets,
                       threshold=args.threshold, quantize=args.quantize, device=device, out=args.out)
