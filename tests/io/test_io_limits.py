@@ -70,6 +70,21 @@ def test_one_tiny_slice_in_a_stack_is_named(tmp_path):
     assert info.value.path.endswith("9.png")
 
 
+@pytest.mark.parametrize("fmt", ["TIFF", "GIF", "BMP"])
+def test_other_image_formats_named_png_are_refused(tmp_path, fmt):
+    path = tmp_path / "renamed.png"
+    Image.fromarray(np.zeros((40, 40), np.uint8)).save(path, format=fmt)
+    with pytest.raises(UnsupportedFormatError, match=f"holds {fmt} data, not PNG or JPEG"):
+        read_image(path)
+
+
+def test_animated_png_is_refused(tmp_path):
+    frames = [Image.fromarray(np.full((40, 40), v, np.uint8)) for v in (0, 100, 200)]
+    frames[0].save(tmp_path / "a.png", save_all=True, append_images=frames[1:])
+    with pytest.raises(UnsupportedFormatError, match="animated PNG with 3 frames"):
+        read_image(tmp_path / "a.png")
+
+
 # ------------------------------------------------------------------------------- NIfTI / ITK geometry
 
 

@@ -34,6 +34,8 @@ from covidseg.io.image import CTImage
 __all__ = ["RASTER_SUFFIXES", "read_raster", "read_slices", "raster_files", "raster_size"]
 
 RASTER_SUFFIXES = {".png", ".jpg", ".jpeg"}
+#: Pillow formats accepted inside such files, whatever their name says (MPO: a camera JPEG).
+_CONTENT_FORMATS = {"PNG", "JPEG", "MPO"}
 
 log = logging.getLogger("covidseg.io")
 
@@ -115,6 +117,15 @@ def _load(path: Path) -> tuple[np.ndarray, dict]:
         with im_file as im:
             fmt = im.format
             mode = im.mode
+            if fmt not in _CONTENT_FORMATS:
+                # Pillow reads by content: a TIFF, GIF or BMP renamed .png would otherwise be read
+                raise UnsupportedFormatError(
+                    f"the file holds {fmt} data, not PNG or JPEG; convert it to PNG", path
+                )
+            if fmt == "PNG" and getattr(im, "n_frames", 1) > 1:
+                raise UnsupportedFormatError(
+                    f"animated PNG with {im.n_frames} frames; covidseg reads one image per file", path
+                )
             check_plane_size(*_displayed_size(im), path)
             im.load()
             im = ImageOps.exif_transpose(im)
