@@ -97,8 +97,16 @@ def patient_data(pred: "Prediction") -> dict:
         return {}
     import pydicom
 
+    from pydicom.multival import MultiValue
+
     ds = pydicom.dcmread(files[0], stop_before_pixels=True)
-    return {k: str(ds.get(k).value) for k in PHI_KEYWORDS if ds.get(k) is not None and ds.get(k).value not in (None, "")}
+    out = {}
+    for keyword in PHI_KEYWORDS:
+        value = ds.get(keyword)
+        if value is None or value == "":
+            continue
+        out[keyword] = "\\".join(map(str, value)) if isinstance(value, MultiValue) else str(value)
+    return out
 
 
 def build_report(pred: "Prediction", files: list[str] | None = None) -> dict:
