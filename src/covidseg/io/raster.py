@@ -9,7 +9,6 @@ no patient geometry: ``orientation`` is assumed to be the radiological display (
 from __future__ import annotations
 
 import logging
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -56,10 +55,8 @@ def raster_files(folder: Path) -> list[Path]:
 def raster_size(path: Path) -> tuple[int, int] | None:
     """(height, width) from the header only, or None if it cannot be read."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as im:
-                return _displayed_size(im)
+        with Image.open(path) as im:
+            return _displayed_size(im)
     except Exception:
         return None
 
@@ -110,11 +107,7 @@ def _load(path: Path) -> tuple[np.ndarray, dict]:
     """Decode one JPG/PNG after checking its header size (the decompression-bomb guard)."""
     transparent = 0
     try:
-        with warnings.catch_warnings():
-            # our own limit below is stricter; Pillow's warning would only be noise
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im_file = Image.open(path)
-        with im_file as im:
+        with Image.open(path) as im:  # reads the header only
             fmt = im.format
             mode = im.mode
             if fmt not in _CONTENT_FORMATS:
