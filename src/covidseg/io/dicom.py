@@ -13,7 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from covidseg.errors import DimensionError, EmptyFolderError, UnreadableFileError, UnsupportedFormatError
+from covidseg.errors import (
+    DimensionError,
+    EmptyFolderError,
+    InputError,
+    UnreadableFileError,
+    UnsupportedFormatError,
+)
 from covidseg.io._common import (
     check_array,
     check_plane_size,
@@ -346,6 +352,18 @@ def read_dicom_series(folder: Path, series: str | int | None = None) -> CTImage:
             "%s: %d DICOM series found; reading %s (%s)", folder, len(found), info.label(), how
         )
     datasets = [(read_dataset(p, header_only=False), p) for p in info.files]
+    try:
+        return _read_series(folder, datasets, found, info, how)
+    except InputError as exc:
+        if exc.path is None or Path(exc.path).parent != folder:
+            raise
+        # A series is one input: name its folder (what the user gave) and, in the reason,
+        # the offending file.
+        raise type(exc)(f"{Path(exc.path).name}: {exc.reason}", folder) from exc
+
+
+def _read_series(folder: Path, datasets: list, found: list[SeriesInfo], info: SeriesInfo, how: str) -> CTImage:
+    """The checks (header-level first, pixels last) and the stacking of one chosen series."""
     for ds, p in datasets:
         if not is_ct_dataset(ds):
             raise not_ct_error(ds, p)
@@ -362,6 +380,16 @@ def read_dicom_series(folder: Path, series: str | int | None = None) -> CTImage:
         )
     for ds, p in datasets:
         _check_header(ds, p)
+    no_rescale = []
+    for ds, p in datasets:
+        try:
+            _rescale(ds, p)
+        except UnsupportedFormatError as exc:
+            no_rescale.append(exc)
+    if no_rescale:
+        raise UnsupportedFormatError(
+            f"{no_rescale[0].reason} ({len(no_rescale)} of {len(datasets)} images)", no_rescale[0].path
+        )
     if None not in shape0:
         check_voxel_count((len(datasets), *shape0), folder, "the series")
     plane = _plane(first)
