@@ -148,3 +148,22 @@ def test_crafted_names_give_safe_distinct_folders(tmp_path, model):
         assert folder.resolve().parent == out.resolve()
     assert {p.name for p in tmp_path.iterdir()} == {"in", "out"}  # nothing written beside OUT
     assert leftovers(out) == []
+
+
+def test_nifti_header_free_text_is_not_copied_into_masks(tmp_path, model):
+    import nibabel as nib
+
+    from .test_predict_support import synthetic_ct
+
+    src = synthetic_ct(tmp_path / "raw.nii.gz")
+    img = nib.load(src)
+    # Converters may embed DICOM headers in extensions, or names in descrip / db_name.
+    img.header.extensions.append(nib.nifti1.Nifti1Extension(6, SENTINELS["PatientName"].encode()))
+    img.header["descrip"] = SENTINELS["PatientID"].encode()
+    img.header["db_name"] = SENTINELS["AccessionNumber"].encode()[:17]
+    nib.save(img, str(tmp_path / "scan.nii.gz"))
+    out = tmp_path / "out"
+    assert main(predict_argv([tmp_path / "scan.nii.gz"], out, model, "--no-pictures")) == 0
+    masks = {p.name: _texts(p) for p in (out / "scan").glob("*.nii.gz")}
+    assert len(masks) == 3 and _hits(masks) == []
+    np.testing.assert_allclose(nib.load(out / "scan" / "lung.nii.gz").affine, img.affine)
