@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+from nibabel.orientations import io_orientation
 
 from covidseg.errors import DimensionError, NonFiniteError, UnreadableFileError
 
@@ -112,7 +113,10 @@ def squeeze_to_3d(shape: tuple[int, ...], path: Path, what: str) -> tuple[int, .
 def check_affine(affine: np.ndarray, path: Path) -> None:
     """Refuse a voxel-to-world matrix that cannot place voxels (zero spacing, NaN, collinear axes)."""
     affine = np.asarray(affine, dtype=float)
-    if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-12:
+    # io_orientation leaves an axis unmatched (NaN) when it is (nearly) a combination of the
+    # others, e.g. a corrupt sform column of 1e28 mm: the determinant alone misses that.
+    if (not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-12
+            or np.isnan(io_orientation(affine)).any()):
         raise UnreadableFileError(
             "the voxel-to-world matrix is degenerate (not invertible: zero or non-finite spacing, "
             "or two axes pointing the same way), so voxels cannot be placed in space", path

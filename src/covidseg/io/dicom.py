@@ -220,6 +220,15 @@ def _transfer_syntax(ds) -> str | None:
     return None if uid is None else str(uid)
 
 
+def _tag_float(ds, keyword: str) -> float | None:
+    """A finite number from a DS/FD element, or None when absent or not a number."""
+    try:
+        value = float(ds.get(keyword))
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) else None
+
+
 def _technical_metadata(ds) -> dict:
     meta = {
         "modality": tag_str(ds, "Modality"),
@@ -229,7 +238,7 @@ def _technical_metadata(ds) -> dict:
         "sop_class": getattr(ds.get("SOPClassUID"), "name", None),
         "manufacturer": tag_str(ds, "Manufacturer"),
         "convolution_kernel": tag_str(ds, "ConvolutionKernel"),
-        "slice_thickness": float(ds.SliceThickness) if tag_str(ds, "SliceThickness") else None,
+        "slice_thickness": _tag_float(ds, "SliceThickness"),
         "rescale_type": tag_str(ds, "RescaleType"),
         "transfer_syntax": _transfer_syntax(ds),
     }

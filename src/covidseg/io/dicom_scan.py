@@ -16,7 +16,7 @@ from covidseg.errors import (
     NotCTError,
     UnreadableFileError,
 )
-from covidseg.io._common import natural_key
+from covidseg.io._common import natural_key, one_line
 
 __all__ = [
     "DICOM_SUFFIXES",
@@ -91,14 +91,19 @@ def read_dataset(path: Path, header_only: bool):
             ds = pydicom.dcmread(str(path), force=True, **kwargs)
             if "SOPClassUID" not in ds and "Modality" not in ds:
                 raise InvalidDicomError("no DICOM preamble and no SOPClassUID/Modality")
+        # Decode the elements now (pydicom decodes lazily): a corrupt element (an unknown VR,
+        # a value of the wrong length) is an unreadable file here, not a surprise later.
         if header_only:
-            _ = [ds.get(t) for t in _HEADER_TAGS]  # force decoding of the elements now
+            _ = [ds.get(t) for t in _HEADER_TAGS]
+        else:
+            for _ in ds.iterall():
+                pass
     except (MemoryError, CovidsegError):
         raise
     except PermissionError as exc:
         raise UnreadableFileError(f"permission denied ({exc.strerror})", path) from exc
     except Exception as exc:
-        raise UnreadableFileError(f"not a readable DICOM file ({exc})", path) from exc
+        raise UnreadableFileError(f"not a readable DICOM file ({one_line(exc)})", path) from exc
     return ds
 
 
