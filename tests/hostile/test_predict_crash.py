@@ -75,3 +75,26 @@ def test_sigkill_then_resume(tmp_path, model):
         rows = list(csv.DictReader(fh))
     assert sorted(r["case"] for r in rows) == [f"ct{k}" for k in range(4)]
     assert {r["status"] for r in rows} == {"ok"}
+
+
+def test_sigterm_removes_the_case_being_written(tmp_path, model):
+    inputs = [synthetic_ct(tmp_path / f"ct{k}.nii.gz", seed=k) for k in range(3)]
+    out = tmp_path / "out"
+    proc = spawn(predict_argv(inputs, out, model), SLOW_PICTURES)
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline:
+            if (out / "ct0").is_dir() and out.is_dir() and any(out.glob(".covidseg-tmp-*")):
+                break
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.02)
+        else:
+            pytest.fail("the first case never finished")
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert leftovers(out) == []  # unwound: no staging folder waits for the next run
+    assert validate_case(out / "ct0", json.loads((out / "ct0" / "report.json").read_text())["run"]) is None

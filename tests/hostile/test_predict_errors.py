@@ -112,3 +112,17 @@ def test_unwritable_output_stops_before_any_work(tmp_path, capsys, make_out):
     assert code == 2
     assert err.count("\n") == 1 and err.startswith(f"covidseg: error: {out}: ")
     assert "output" in err and "model" not in err.replace("no-such-model", "")
+
+
+def test_planted_symlink_case_folder_is_not_followed(tmp_path, model, capsys):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "im0").symlink_to(elsewhere, target_is_directory=True)
+    inputs = [_png(tmp_path / "im0.png"), _png(tmp_path / "im1.png", 1)]
+    assert main(predict_argv(inputs, out, model, "--overwrite")) == 2
+    [line] = _error_lines(capsys.readouterr().err)
+    assert line.startswith(f"covidseg: error: {inputs[0]}: ") and "output folder" in line
+    assert list(elsewhere.iterdir()) == [] and (out / "im0").is_symlink()
+    assert (out / "im1" / "report.json").is_file()

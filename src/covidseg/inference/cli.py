@@ -10,12 +10,14 @@ if any case failed or the run could not start, 0 otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import time
 from pathlib import Path
 
-from covidseg.errors import ConfigError, CovidsegError
+from covidseg.errors import ConfigError, CovidsegError, InputError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -139,6 +141,29 @@ class _Progress:
 
 
 def main(args: argparse.Namespace) -> int:
+    with _sigterm_as_exit():
+        return _main(args)
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit():
+    """SIGTERM (a scheduler's stop, ``kill``) unwinds like Ctrl-C: the case being written is
+    removed from its staging folder instead of waiting for the next run to clean it."""
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(args: argparse.Namespace) -> int:
     from covidseg.inference import outputs
     from covidseg.inference.export import run_record, run_settings, write_case
     from covidseg.inference.segmenter import Segmenter
@@ -201,10 +226,13 @@ def main(args: argparse.Namespace) -> int:
                 outputs.rebuild_summary(out, failures, lock)
                 progress.case_done()
                 continue
-            final = outputs.case_path(out, name)
             use_series = args.series is not None and case.kind == "dicom-series"
             try:
-                identity = outputs.input_identity(case.path, args.series if use_series else case.series)
+                final = outputs.case_path(out, name)
+                try:
+                    identity = outputs.input_identity(case.path, args.series if use_series else case.series)
+                except OSError as exc:  # vanished or unreadable since discovery
+                    raise InputError(f"cannot read ({exc.strerror or exc})", case.path) from None
                 run = run_record(identity, models, settings)
                 if args.resume and final.exists():
                     why = outputs.validate_case(final, run)
