@@ -126,3 +126,17 @@ def test_planted_symlink_case_folder_is_not_followed(tmp_path, model, capsys):
     assert line.startswith(f"covidseg: error: {inputs[0]}: ") and "output folder" in line
     assert list(elsewhere.iterdir()) == [] and (out / "im0").is_symlink()
     assert (out / "im1" / "report.json").is_file()
+
+
+def test_unwritable_summary_keeps_finished_cases(tmp_path, model, capsys, monkeypatch):
+    from covidseg.inference import outputs
+
+    def full(*a, **kw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(outputs, "rebuild_summary", full)
+    inputs = [_png(tmp_path / f"im{k}.png", k) for k in range(2)]
+    assert main(predict_argv(inputs, tmp_path / "out", model)) == 2
+    [line] = _error_lines(capsys.readouterr().err)
+    assert line == f"covidseg: error: {tmp_path / 'out' / 'summary.csv'}: cannot write (No space left on device)"
+    assert all((tmp_path / "out" / f"im{k}" / "report.json").is_file() for k in range(2))

@@ -214,6 +214,18 @@ def _main(args: argparse.Namespace) -> int:
     failures: dict[str, dict] = {}
     ok = skipped = 0
 
+    summary_error: list[str] = []
+
+    def update_summary() -> None:
+        # A summary that cannot be written (disk full ...) must not fail the finished case.
+        try:
+            outputs.rebuild_summary(out, failures, lock)
+        except OSError as exc:
+            if not summary_error:
+                progress.log(f"covidseg: error: {_printable(out / 'summary.csv')}: cannot write "
+                             f"({exc.strerror or exc})")
+            summary_error.append(str(exc))
+
     def failed(name, source, reason, kind=""):
         progress.log(f"covidseg: error: {_printable(source)}: {reason}")
         failures[name] = outputs.failure_row(name, source, reason, kind)
@@ -223,7 +235,7 @@ def _main(args: argparse.Namespace) -> int:
             progress.start_case(name)
             if case is None:
                 failed(name, source, error)
-                outputs.rebuild_summary(out, failures, lock)
+                update_summary()
                 progress.case_done()
                 continue
             use_series = args.series is not None and case.kind == "dicom-series"
@@ -239,6 +251,7 @@ def _main(args: argparse.Namespace) -> int:
                     if why is None:
                         skipped += 1
                         progress.log(f"covidseg: {name}: finished output is valid, skipped")
+                        update_summary()
                         progress.case_done()
                         continue
                     progress.log(f"covidseg: {name}: redoing the existing output ({why})")
@@ -260,17 +273,17 @@ def _main(args: argparse.Namespace) -> int:
                         else:
                             outputs.install(tmp, final, replace=True)
                         failures.pop(name, None)
-                        outputs.rebuild_summary(out, failures, lock)
+                        update_summary()
                 ok += 1
             except Exception as exc:  # noqa: BLE001 - one bad case must not stop the batch
                 failed(name, source, _reason(exc, source), case.kind)
-                outputs.rebuild_summary(out, failures, lock)
+                update_summary()
             progress.case_done()
     if not named:
-        outputs.rebuild_summary(out, failures, lock)
+        update_summary()
     print(f"covidseg predict: {ok} ok, {len(failures)} failed, {skipped} skipped; "
           f"summary: {out / 'summary.csv'}", file=sys.stderr)
-    return 2 if failures else 0
+    return 2 if failures or summary_error else 0
 
 
 def _read_series(case, series):
