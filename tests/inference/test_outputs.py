@@ -176,3 +176,17 @@ def test_resume_redoes_damaged_and_changed_cases(tmp_path, tiny_all):
     for k in range(3):
         run = json.loads((out / f"im{k}" / "report.json").read_text())["run"]
         assert validate_case(out / f"im{k}", run) is None
+
+
+def test_without_flock_staging_folders_age_out(tmp_path, monkeypatch):
+    monkeypatch.setattr(outputs, "fcntl", None)  # as on Windows
+    fresh, old = tmp_path / ".covidseg-tmp-a.1", tmp_path / ".covidseg-tmp-b.2"
+    fresh.mkdir()
+    old.mkdir()
+    os.utime(old, (1, 1))
+    with OutputLock(tmp_path):
+        assert clean_stale(tmp_path) == [".covidseg-tmp-b.2"]
+    with staged_folder(tmp_path / "c") as tmp:
+        (tmp / "report.json").write_text("{}")
+        assert install(tmp, tmp_path / "c", replace=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".covidseg-tmp-a.1", ".covidseg.lock", "c"]

@@ -21,7 +21,6 @@ import contextlib
 import csv
 import ctypes
 import errno
-import fcntl
 import hashlib
 import io as _io
 import json
@@ -29,11 +28,20 @@ import os
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from covidseg.errors import ConfigError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no flock; locks are no-ops, staging folders age out
+    fcntl = None
+
+#: Without flock (Windows), a staging folder counts as stale only after this many seconds.
+STALE_AFTER_S = 24 * 3600
 
 __all__ = [
     "TMP_PREFIX", "LOCK_NAME", "REPORT_NAME", "SUMMARY_FIELDS", "OutputLock", "safe_case_name", "unique_names",
@@ -192,14 +200,14 @@ class OutputLock:
         self._depth = 0
 
     def __enter__(self) -> "OutputLock":
-        if self._depth == 0:
+        if self._depth == 0 and fcntl is not None:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         self._depth += 1
         return self
 
     def __exit__(self, *exc) -> None:
         self._depth -= 1
-        if self._depth == 0:
+        if self._depth == 0 and fcntl is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
@@ -230,14 +238,17 @@ def staged_folder(final: Path, lock: OutputLock | None = None) -> Iterator[Path]
     with lock if lock is not None else contextlib.nullcontext():
         tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name[:40]}.", dir=final.parent))
         os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a case folder is an ordinary folder
-        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-        fcntl.flock(fd, fcntl.LOCK_EX)  # "alive": clean_stale skips folders it cannot lock
+        fd = None
+        if fcntl is not None:
+            fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            fcntl.flock(fd, fcntl.LOCK_EX)  # "alive": clean_stale skips folders it cannot lock
     try:
         yield tmp
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(tmp)
-        os.close(fd)
+        if fd is not None:
+            os.close(fd)
 
 
 def _umask() -> int:
@@ -278,7 +289,7 @@ def _exchange(a: Path, b: Path) -> bool:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.renameat2
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # not glibc >= 2.28 (macOS, musl, Windows)
         return False
     fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
@@ -319,7 +330,11 @@ def clean_stale(out: Path) -> list[str]:
     removed = []
     for entry in sorted(os.scandir(out), key=lambda e: e.name):
         name = entry.name
-        if name.startswith(TMP_PREFIX) and entry.is_dir(follow_symlinks=False):
+        if name.startswith(TMP_PREFIX) and entry.is_dir(follow_symlinks=False) and fcntl is None:
+            if time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_AFTER_S:
+                shutil.rmtree(entry.path, ignore_errors=True)
+                removed.append(name)
+        elif name.startswith(TMP_PREFIX) and entry.is_dir(follow_symlinks=False):
             try:
                 fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
             except OSError:
