@@ -223,7 +223,8 @@ def check_output_folder(out: Path) -> OutputLock:
         out.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=TMP_PREFIX + "probe.", dir=out)
         os.close(fd)
-        os.unlink(probe)
+        with contextlib.suppress(FileNotFoundError):  # a concurrent run's clean_stale may have taken it
+            os.unlink(probe)
         return OutputLock(out)
     except OSError as exc:
         raise ConfigError(f"cannot write to the output folder ({exc.strerror or exc})", out) from None
