@@ -34,6 +34,9 @@ def test_safe_case_name_stays_inside(tmp_path, raw):
 def test_unique_names_disambiguate_ignoring_case():
     assert unique_names(["Scan", "scan", "a/scan", "scan", "summary"]) == ["Scan", "scan_2", "a_scan", "scan_3",
                                                                              "summary_2"]
+    long = "x" * 73 + "_y" + "z" * 20  # the suffix lands right after a cut at an underscore
+    names = unique_names([long, long, long])
+    assert len(set(names)) == 3 and all(n == safe_case_name(n) and len(n) <= 80 for n in names)
 
 
 def _case(folder: Path, run: dict, files=("lung.nii.gz", "overlay.png")) -> dict:

@@ -96,7 +96,7 @@ def unique_names(names: Iterable[str]) -> list[str]:
         unique, n = base, 1
         while unique.lower() in used:
             n += 1
-            unique = f"{base[:MAX_NAME_CHARS - 6]}_{n}"
+            unique = safe_case_name(f"{base[:MAX_NAME_CHARS - 6].rstrip('._-')}_{n}")
         used.add(unique.lower())
         out.append(unique)
     return out
