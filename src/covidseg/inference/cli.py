@@ -141,8 +141,8 @@ class _Progress:
 
 
 def main(args: argparse.Namespace) -> int:
-    with _sigterm_as_exit():
-        return _main(args)
+    with _sigterm_as_exit(), contextlib.ExitStack() as cleanup:
+        return _main(args, cleanup)
 
 
 @contextlib.contextmanager
@@ -163,7 +163,7 @@ def _sigterm_as_exit():
         signal.signal(signal.SIGTERM, previous)
 
 
-def _main(args: argparse.Namespace) -> int:
+def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     from covidseg.inference import outputs
     from covidseg.inference.export import run_record, run_settings, write_case
     from covidseg.inference.segmenter import Segmenter
@@ -174,6 +174,7 @@ def _main(args: argparse.Namespace) -> int:
         raise ConfigError("--resume and --overwrite exclude each other")
     out = Path(args.output).expanduser()
     lock = outputs.check_output_folder(out)  # an unwritable OUT stops here, before any work (exit 2)
+    cleanup.callback(lock.close)
     segmenter = Segmenter(args.model, config)  # model problems stop the run here (exit 2)
 
     cases = []  # (name, Case | None, error, source)
