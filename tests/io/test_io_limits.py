@@ -258,3 +258,36 @@ def test_unexpected_reader_failures_stay_typed_and_on_one_line(tmp_path, monkeyp
 def test_a_non_path_argument_is_a_type_error():
     with pytest.raises(TypeError):
         read_image(None)
+
+
+def test_control_characters_from_the_file_never_split_the_error_line(tmp_path, monkeypatch):
+    """Strings copied from a corrupt file (a DICOM UID with a newline byte) stay on one line."""
+    import covidseg.io.readers as readers
+    from covidseg.errors import NonFiniteError
+
+    def broken(path):
+        raise NonFiniteError("transfer syntax 1.2.840\n10008\r.1", path)
+
+    monkeypatch.setattr(readers, "read_nifti", broken)
+    path = write_nifti(tmp_path / "v.nii.gz", np.full((SIZE, SIZE, 2), -1000, np.int16))
+    with pytest.raises(NonFiniteError) as info:
+        read_image(path)
+    assert str(info.value) == f"{path}: transfer syntax 1.2.840 10008 .1"
+
+
+@pytest.mark.parametrize("odd", [0, 2])  # the first file scanned, or one in the middle
+def test_one_non_ct_image_in_a_ct_series_is_named(tmp_path, odd):
+    folder = write_series(tmp_path / "s", [0, 2.5, 5, 7.5])
+    victim = sorted(folder.iterdir())[odd]
+    write_dicom(victim, z=float(odd), instance=odd + 1, modality="MR", sop_class="1.2.840.10008.5.1.4.1.1.4")
+    with pytest.raises(NotCTError, match=rf": {victim.name}: DICOM modality is 'MR'") as info:
+        read_image(folder)
+    assert info.value.path == str(folder)
+    [case] = find_cases(folder)  # the series is still found (3 of its 4 images are CT) ...
+    assert case.kind == "dicom-series"
+
+
+def test_unknown_sop_class_is_named_once(tmp_path):
+    path = write_dicom(tmp_path / "a.dcm", sop_class="1.2.3.4.5")
+    with pytest.raises(NotCTError, match=r"DICOM object of SOP class 1\.2\.3\.4\.5, not a CT image$"):
+        read_image(path)

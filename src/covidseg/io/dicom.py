@@ -93,7 +93,7 @@ def _pixels(ds, path: Path) -> tuple[np.ndarray, bool]:
     except Exception:
         raise UnreadableFileError(
             f"cannot decode the pixel data ({one_line(first_error, 160)}); the file may be truncated or use a "
-            f"compression without a decoder ({_transfer_syntax(ds) or 'unknown transfer syntax'})",
+            f"compression without a decoder ({one_line(_transfer_syntax(ds) or 'unknown transfer syntax', 80)})",
             path,
         ) from first_error
     return (arr[0] if arr.ndim == 3 and arr.shape[0] == 1 else arr), True

@@ -151,6 +151,8 @@ def not_ct_reason(modality: str | None, sop_class: str | None) -> str:
     if sop_class.startswith("1.2.840.10008.5.1.4.1.1.7"):
         return (f"DICOM {sop_name} (SOP class {sop_class}), not a CT image: a Secondary Capture is "
                 "a picture of a screen, without Hounsfield units or patient geometry")
+    if sop_name == sop_class:  # unknown to pydicom (private, or corrupt)
+        return f"DICOM object of SOP class {sop_class}, not a CT image"
     return f"DICOM {sop_name} (SOP class {sop_class}), not a CT image"
 
 
@@ -212,6 +214,11 @@ def scan_dicom_folder(folder: Path, files: list[Path] | None = None) -> list[Ser
                 has_pixels="Rows" in ds and "Columns" in ds,
                 sop_class=tag_str(ds, "SOPClassUID"),
             )
+        else:
+            # One odd file must not hide the series: it is chosen, and reading it then
+            # names that file (a non-CT image in a CT series, a file without pixels).
+            info.is_ct = info.is_ct or is_ct_dataset(ds)
+            info.has_pixels = info.has_pixels or ("Rows" in ds and "Columns" in ds)
         info.files.append(path)
     return list(series.values())
 

@@ -91,7 +91,10 @@ def _input_errors_only(read):
             return read(source, *args, **kwargs)  # a caller's bug: let its TypeError through
         try:
             return read(source, *args, **kwargs)
-        except CovidsegError:
+        except CovidsegError as exc:
+            if exc.reason and any(c in exc.reason for c in "\r\n"):
+                # a control character from the file itself (a corrupt DICOM string ...)
+                raise type(exc)(one_line(exc.reason, 1000), exc.path) from exc
             raise
         except MemoryError as exc:
             where = getattr(source, "path", source)
