@@ -299,6 +299,10 @@ def make_corpus(root: Path) -> list[HostileCase]:
         r"share a slice position", "two images at one position")
     add("dicom-series-mixed-size", write_series(sub("series-mixed-size"), zs, sizes={2: (SIZE, SIZE + 8)}),
         "error", r"image size .*differs", "one image 40x48 among 40x40")
+    mixed = write_series(sub("series-mixed-spacing"), zs)
+    write_dicom(mixed / f"IM{N_SLICES - 2:04d}.dcm", z=zs[2], instance=3, PixelSpacing=[0.9, 0.9])
+    add("dicom-series-mixed-spacing", mixed, "error", r"PixelSpacing .*differs",
+        "one image with PixelSpacing 0.9 among 0.75\\0.8")
     add("dicom-series-no-rescale", write_series(sub("series-no-rescale"), zs, rescale=False), "error",
         r"RescaleSlope", "no RescaleSlope/RescaleIntercept")
 

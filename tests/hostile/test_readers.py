@@ -66,6 +66,7 @@ ERROR_TYPES = {
     "dicom-series-gap": DimensionError,
     "dicom-series-duplicate": DimensionError,
     "dicom-series-mixed-size": UnsupportedFormatError,
+    "dicom-series-mixed-spacing": UnsupportedFormatError,
     "dicom-series-no-rescale": UnsupportedFormatError,
     "png-rgba-translucent": UnsupportedFormatError,
     "png-1x1": DimensionError,

@@ -421,6 +421,18 @@ def _read_series(folder: Path, datasets: list, found: list[SeriesInfo], info: Se
         if ipp is None:
             raise UnsupportedFormatError("missing ImagePositionPatient: the slice cannot be placed", p)
         positions.append(ipp)
+    # One volume has one pixel size: slices of another field of view would be measured wrong.
+    spacings = [_float_list(ds, "PixelSpacing", 2) for ds, _ in datasets]
+    differ = [k for k, sp in enumerate(spacings)
+              if sp is None or np.abs(sp - pixel_spacing).max() > 1e-3 * max(pixel_spacing)]
+    if differ:
+        sp = spacings[differ[0]]
+        shown = "missing" if sp is None else "\\".join(f"{v:g}" for v in sp)
+        raise UnsupportedFormatError(
+            f"PixelSpacing {shown} differs from {pixel_spacing[0]:g}\\{pixel_spacing[1]:g} of "
+            f"{first_path.name}: {len(differ)} of {len(datasets)} images differ, not one volume",
+            datasets[differ[0]][1],
+        )
     positions = np.array(positions)
     along = positions @ normal
     order = np.argsort(along, kind="stable")
