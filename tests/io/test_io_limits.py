@@ -291,3 +291,20 @@ def test_unknown_sop_class_is_named_once(tmp_path):
     path = write_dicom(tmp_path / "a.dcm", sop_class="1.2.3.4.5")
     with pytest.raises(NotCTError, match=r"DICOM object of SOP class 1\.2\.3\.4\.5, not a CT image$"):
         read_image(path)
+
+
+@pytest.mark.parametrize("n_slices, ok", [(40, True), (5, False)])
+def test_sagittal_dicom_series_needs_enough_slices_for_axial_slices(tmp_path, n_slices, ok):
+    """Sagittal images (rows toward feet, columns toward posterior) stacked left to right:
+    each axial slice is (posterior x left) = (columns x number of images)."""
+    sagittal = {"ImageOrientationPatient": [0, 1, 0, 0, 0, -1]}
+    folder = tmp_path / "sag"
+    folder.mkdir()
+    for k in range(n_slices):
+        write_dicom(folder / f"{k}.dcm", z=0.0, instance=k + 1, ImagePositionPatient=[2.5 * k, 0, 0], **sagittal)
+    if ok:
+        img = read_image(folder)
+        assert img.shape == (SIZE, SIZE, n_slices) and img.orientation == ("S", "P", "L")
+    else:
+        with pytest.raises(DimensionError, match=rf"axial slice is too small: {n_slices}x{SIZE}"):
+            read_image(folder)

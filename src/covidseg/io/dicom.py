@@ -40,7 +40,7 @@ from covidseg.io.dicom_scan import (  # noqa: F401  (the scan API is re-exported
     tag_int,
     tag_str,
 )
-from covidseg.io.geometry import LPS_TO_RAS, geometry_fields, to_canonical
+from covidseg.io.geometry import LPS_TO_RAS, canonical_shape, geometry_fields, to_canonical
 from covidseg.io.image import CTImage
 
 log = logging.getLogger("covidseg.io")
@@ -455,6 +455,10 @@ def _read_series(folder: Path, datasets: list, found: list[SeriesInfo], info: Se
             meta["gantry_tilt_or_shift"] = True
     else:
         dz = _slice_thickness(first)
+    affine = _lps_affine(row, col, normal, pixel_spacing, dz, positions[order[0]])
+    # the network sees axial slices: a few sagittal/coronal images make axial slices too thin
+    _z, rows, cols = canonical_shape((shape0[1], shape0[0], len(datasets)), affine)
+    check_plane_size(rows, cols, folder, "the axial slice")
     stack = np.empty((len(datasets), shape0[0], shape0[1]), dtype=np.float32)
     n_pad = 0
     files = []
@@ -465,7 +469,6 @@ def _read_series(folder: Path, datasets: list, found: list[SeriesInfo], info: Se
         n_pad += pad
         files.append(str(p))
     check_array(stack, folder)
-    affine = _lps_affine(row, col, normal, pixel_spacing, dz, positions[order[0]])
     raw = stack.transpose(2, 1, 0)  # (i = column, j = row, k = slice)
     array, native = to_canonical(raw, affine)
     geo = geometry_fields(native)
