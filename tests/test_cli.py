@@ -47,3 +47,19 @@ def test_user_error_is_one_line_and_exit_2(monkeypatch, capsys):
     assert main(["predict"]) == 2
     err = capsys.readouterr().err
     assert err == "covidseg: error: /data/scan.nii.gz: truncated gzip stream\n"
+
+
+def test_error_messages_stay_on_one_line_whatever_the_file_name(tmp_path, capsys):
+    from covidseg.errors import UnreadableFileError
+
+    bad = tmp_path / "scan\nINJECTED\r\x1b[31m.png"
+    err = UnreadableFileError("not a readable PNG image\nsecond line", bad)
+    assert "\n" not in str(err) and "\r" not in str(err) and "\x1b" not in str(err)
+    assert "\\n" in str(err) and "INJECTED" in str(err) and "second line" in str(err)
+    bad.write_bytes(b"")
+    from covidseg.cli import main
+
+    assert main(["predict", str(bad), "-o", str(tmp_path / "out"), "--quiet"]) == 2
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert any("INJECTED" in ln and ln.startswith("covidseg: error:") for ln in lines)
+    assert not any(ln.startswith("INJECTED") for ln in lines)

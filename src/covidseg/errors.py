@@ -16,7 +16,16 @@ class CovidsegError(Exception):
     def __init__(self, reason: str, path: str | PathLike | None = None):
         self.reason = reason
         self.path = None if path is None else str(path)
-        super().__init__(f"{self.path}: {reason}" if self.path else reason)
+        # One line whatever a crafted file name or a library message contains.
+        text = f"{self.path}: {reason}" if self.path else reason
+        super().__init__(one_line(text))
+
+
+def one_line(text: str) -> str:
+    """``text`` with control characters (newline, carriage return, escape ...) written as escapes."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 class InputError(CovidsegError):

@@ -203,3 +203,25 @@ def test_scaled_nifti_reads_in_hu_and_mask_is_unscaled(tmp_path):
     out = nib.load(write_mask(np.ones(img.array.shape, np.uint8), img, tmp_path / "m.nii.gz"))
     assert out.get_data_dtype() == np.uint8
     assert np.all(np.asarray(out.dataobj) == 1) and out.get_fdata().max() == 1.0
+
+
+def test_nifti_mask_drops_free_text_of_the_input_header(ct64_nifti, tmp_path):
+    """Converters may put patient data in header extensions or text fields; a mask written in
+    the input's geometry (by predict or a GUI export) must not carry it along."""
+    src = nib.load(ct64_nifti)
+    hdr = src.header.copy()
+    hdr.extensions.append(nib.nifti1.Nifti1Extension(6, b"DOE^JANE 1970-01-01"))
+    hdr["db_name"], hdr["aux_file"], hdr["descrip"] = b"ACC12345", b"DOE-aux", b"DOE^JANE"
+    dirty = tmp_path / "dirty.nii.gz"
+    nib.save(nib.Nifti1Image(np.asarray(src.dataobj), src.affine, header=hdr), dirty)
+    img = read_image(dirty)
+    out = write_mask(np.zeros(img.array.shape, np.uint8), img, tmp_path / "m.nii.gz")
+    written = nib.load(out)
+    assert len(written.header.extensions) == 0
+    for key in ("db_name", "aux_file"):
+        assert written.header[key].item() == b"", key
+    assert written.header["descrip"].item() == b"covidseg mask"
+    import gzip
+
+    assert b"DOE" not in gzip.decompress(out.read_bytes()) and b"ACC12345" not in gzip.decompress(out.read_bytes())
+    assert np.allclose(written.affine, src.affine)

@@ -170,25 +170,6 @@ def _write_png(rgb_or_img, path: Path) -> None:
         img.save(tmp, format="PNG", optimize=False)
 
 
-def _without_free_text(img):
-    """``img`` whose source NIfTI header (copied into the masks for their geometry) has no
-    free text: header extensions (some converters embed the whole DICOM header there),
-    ``descrip``, ``db_name``, ``aux_file``, ``intent_name`` may hold patient data."""
-    import dataclasses
-
-    native = getattr(img, "native", None)
-    header = getattr(native, "header", None)
-    if header is None:
-        return img
-    header = header.copy()
-    if hasattr(header, "extensions"):
-        header.extensions.clear()
-    for key in ("descrip", "db_name", "aux_file", "intent_name"):
-        if key in header:
-            header[key] = b""
-    return dataclasses.replace(img, native=dataclasses.replace(native, header=header))
-
-
 def default_identity(pred: "Prediction") -> dict | None:
     """The input identity of ``pred.image.source`` (None for an in-memory image)."""
     from covidseg.inference.outputs import input_identity
@@ -240,12 +221,11 @@ def write_case(pred: "Prediction", folder: Path, *, dicom_seg: bool = False, pic
         "lesion": pred.lesion if "lesion" in pred.tasks else None,
         "classes": pred.classes if "classes" in pred.tasks else None,
     }
-    geometry_only = _without_free_text(img)
 
     def write(name: str, mask: np.ndarray) -> Path:
         # PNG binary masks as 0/255 (visible in any viewer); NIfTI as 0/1 label maps.
         data = mask.astype(np.uint8) * np.uint8(255 if png_masks and name != "classes" else 1)
-        return write_mask(data, geometry_only, folder / f"{name}{suffix}")
+        return write_mask(data, img, folder / f"{name}{suffix}")
 
     # gzip-compressing big NIfTI masks dominates saving and releases the GIL: write them in
     # parallel threads while the pictures are drawn.

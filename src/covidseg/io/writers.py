@@ -145,7 +145,12 @@ def _write_nifti(mask: np.ndarray, image: CTImage, path: Path) -> None:
         hdr["descrip"] = b"covidseg mask"
         hdr["intent_code"] = 0
         hdr["cal_min"] = hdr["cal_max"] = 0
-        hdr["aux_file"] = b""
+        # Free-text fields may hold patient data (some converters put the whole DICOM header
+        # in an extension): a mask keeps only the input's geometry.
+        hdr.extensions.clear()
+        for key in ("aux_file", "db_name", "intent_name"):
+            if key in hdr:
+                hdr[key] = b""
         cls = nib.Nifti2Image if isinstance(hdr, nib.Nifti2Header) else nib.Nifti1Image
         out = cls(raw, affine, header=hdr)
     else:
