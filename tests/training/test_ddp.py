@@ -25,7 +25,7 @@ def test_two_gloo_processes_train_and_write_one_checkpoint(tmp_path):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ckpts = sorted(p.name for p in (run / "checkpoints").iterdir())
-    assert ckpts == ["best.pt", "last.pt"]  # rank 0 only: no per-rank files
+    assert ckpts == ["best.pt", "last.prev.pt", "last.pt"]  # rank 0 only: no per-rank files
     state = load_checkpoint(run / "checkpoints" / "last.pt")
     # 8 training slices, 2 processes x batch 2: 2 steps per epoch in each process
     assert state["epoch"] == 2 and state["global_step"] == 4
