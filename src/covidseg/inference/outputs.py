@@ -25,15 +25,16 @@ import hashlib
 import io as _io
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
-import unicodedata
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from covidseg.errors import ConfigError
+from covidseg.io.atomic import current_umask
+from covidseg.io.cases import safe_name
+from covidseg.models.pretrained import sha256_file
 
 try:
     import fcntl
@@ -62,29 +63,14 @@ SUMMARY_FIELDS = [
     "zone_total", "seconds", "output",
 ]
 
-_WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
-                     *(f"lpt{i}" for i in range(1, 10))}
 _RESERVED = {SUMMARY_NAME.split(".")[0]}  # OUT/summary.csv sits beside the case folders
 
 
 # --------------------------------------------------------------------------------- names
 def safe_case_name(name: str) -> str:
-    """A case folder name that cannot leave the output folder or hide itself.
-
-    Letters, digits, ``.``, ``_``, ``-`` only (path separators, control characters, spaces
-    and the rest become ``_``); no leading dots (hidden files, ``..``), at most
-    :data:`MAX_NAME_CHARS` characters, never empty or a Windows device name.
-    """
-    text = unicodedata.normalize("NFC", str(name))
-    text = "".join(c if (c.isalnum() or c in "._-") and c.isprintable() else "_" for c in text)
-    text = re.sub(r"_+", "_", text).strip("._ -")
-    text = re.sub(r"\.{2,}", ".", text)
-    text = text[:MAX_NAME_CHARS].rstrip("._ -")
-    if not text:
-        return "case"
-    if text.split(".")[0].lower() in _WINDOWS_RESERVED:
-        text = "_" + text
-    return text
+    """:func:`covidseg.io.safe_name` at :data:`MAX_NAME_CHARS`: a case folder name that cannot
+    leave the output folder or hide itself."""
+    return safe_name(name, MAX_NAME_CHARS)
 
 
 def unique_names(names: Iterable[str]) -> list[str]:
@@ -113,14 +99,6 @@ def case_path(out: Path, name: str) -> Path:
 
 
 # --------------------------------------------------------------------------------- identity
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def input_identity(path: str | os.PathLike, series: str | None = None) -> dict:
     """Cheap identity of an input: absolute path, size and mtime (ns) of a file; of a folder
     (DICOM series, stack of slices), the same over the files directly in it plus a sha256 of
@@ -238,7 +216,7 @@ def staged_folder(final: Path, lock: OutputLock | None = None) -> Iterator[Path]
     process never sees it before it is flocked."""
     with lock if lock is not None else contextlib.nullcontext():
         tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name[:40]}.", dir=final.parent))
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it private; a case folder is an ordinary folder
+        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a case folder is an ordinary folder
         fd = None
         if fcntl is not None:
             fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
@@ -250,19 +228,6 @@ def staged_folder(final: Path, lock: OutputLock | None = None) -> Iterator[Path]
             shutil.rmtree(tmp)
         if fd is not None:
             os.close(fd)
-
-
-def _umask() -> int:
-    try:  # Linux: read it without changing it (os.umask is process-wide)
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _fsync_dir(folder: Path) -> None:

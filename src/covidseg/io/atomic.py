@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_write", "full_suffix"]
+__all__ = ["atomic_write", "full_suffix", "current_umask"]
 
 
 def full_suffix(path: str | os.PathLike) -> str:
@@ -30,7 +30,8 @@ def full_suffix(path: str | os.PathLike) -> str:
     return suffixes[-1]
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process umask, read without changing it where possible."""
     try:  # Linux: read it without changing it (os.umask is process-wide and racy)
         with open("/proc/self/status", encoding="ascii") as fh:
             for line in fh:
@@ -79,7 +80,7 @@ def atomic_write(path: str | os.PathLike, *, fsync: bool = True) -> Iterator[Pat
         try:
             mode = path.stat().st_mode & 0o7777
         except OSError:
-            mode = 0o666 & ~_umask()
+            mode = 0o666 & ~current_umask()
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:

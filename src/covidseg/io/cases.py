@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import unicodedata
 from pathlib import Path
 
 from covidseg.errors import EmptyFolderError, NotCTError, UnsupportedFormatError
@@ -42,15 +43,23 @@ _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 1
                      *(f"lpt{i}" for i in range(1, 10))}
 
 
-def safe_name(name: str, max_length: int = 100) -> str:
-    """A file-system-safe version of ``name`` (letters, digits, ``.``, ``_``, ``-``)."""
-    safe = re.sub(r"[^\w.-]+", "_", name, flags=re.UNICODE).strip("._ ")
-    safe = safe[:max_length].rstrip("._ ")
-    if not safe:
+def safe_name(name: str, max_length: int = 80) -> str:
+    """A file-system-safe name that cannot leave its folder or hide itself.
+
+    Letters, digits, ``.``, ``_``, ``-`` only (path separators, control characters, spaces
+    and the rest become ``_``); no leading or doubled dots (hidden files, ``..``), at most
+    ``max_length`` characters, never empty or a Windows device name. Idempotent.
+    """
+    text = unicodedata.normalize("NFC", str(name))
+    text = "".join(c if (c.isalnum() or c in "._-") and c.isprintable() else "_" for c in text)
+    text = re.sub(r"_+", "_", text).strip("._ -")
+    text = re.sub(r"\.{2,}", ".", text)
+    text = text[:max_length].rstrip("._ -")
+    if not text:
         return "case"
-    if safe.split(".")[0].lower() in _WINDOWS_RESERVED:
-        safe = "_" + safe
-    return safe
+    if text.split(".")[0].lower() in _WINDOWS_RESERVED:
+        text = "_" + text
+    return text
 
 
 def case_name(path: Path) -> str:
