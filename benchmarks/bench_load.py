@@ -109,11 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     t_slices = first_time(args.slices)
     t_vols = [first_time(args.slices + i) for i in (1, 2, 3)]
     rss_at = {}
-    for k in (10, 50, 100, 150, args.slices):
+    for k in (10, 50, 100, 150, args.slices - 1):
+        # while case k+1 runs; after the last slice the first volume is already being read
         after = [r for _, d, r in samples if d == k]
         if after:
-            rss_at[k] = round(after[-1], 1)
-    steady = [(d, r) for _, d, r in samples if 20 <= d <= args.slices]
+            rss_at[k] = round(sorted(after)[len(after) // 2], 1)
+    steady = [(d, r) for _, d, r in samples if 20 <= d < args.slices]
     result = {
         "cases": n_done,
         "threads": args.threads,
@@ -127,9 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": round(peak, 1),
         "rss_mb_after_n_slices": rss_at,
         "rss_growth_mb_per_100_slices_after_20": round(slope_mb_per_100(steady), 2),
+        "rss_trace": [[round(t, 1), d, round(r)] for t, d, r in samples[::5]],
         "rss_mb_after_volumes": round(next((r for _, _, r in reversed(samples) if r > 0), 0.0), 1),
     }
-    print(json.dumps(result, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k != "rss_trace"}, indent=1))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
     return 0
