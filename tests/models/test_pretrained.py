@@ -84,3 +84,31 @@ def test_from_pretrained_checks_the_class(tmp_path):
     MAUNet(MAUNetConfig(base_channels=8)).save_pretrained(tmp_path / "ma")
     with pytest.raises(ModelError, match="not a UNet"):
         UNet.from_pretrained(tmp_path / "ma")
+
+
+@pytest.mark.parametrize("attack", ["flip-byte", "pickle-instead"])
+def test_cli_refuses_tampered_weights_on_one_line_and_writes_nothing(tmp_path, capsys, attack):
+    """The same refusal through ``covidseg predict``: exit 2, one line naming the weights, no output."""
+    import shutil
+
+    from covidseg.cli import main
+    from covidseg.inference.models import shipped_models
+
+    model = tmp_path / "model"
+    shutil.copytree(shipped_models()[0], model)
+    weights = model / WEIGHTS_NAME
+    if attack == "flip-byte":
+        data = bytearray(weights.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        weights.write_bytes(bytes(data))
+    else:  # a pickle (which could run code when loaded) put in place of the safetensors file
+        torch.save({"x": torch.zeros(1)}, weights)
+    img = tmp_path / "in.png"
+    from PIL import Image
+
+    Image.new("L", (64, 64), 90).save(img)
+    out = tmp_path / "out"
+    assert main(["predict", str(img), "-o", str(out), "--model", str(model), "--quiet"]) == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and err[0].startswith("covidseg: error:") and "sha256" in err[0] and str(model) in err[0]
+    assert not out.exists() or not [p for p in out.iterdir() if not p.name.startswith(".")]
