@@ -224,7 +224,14 @@ def write_figure(root: Path, data: Path, runs: Path, jobs=("unet-s0", "maunet-s0
     fig.suptitle("COVID-SemiSeg test slices (evenly spaced, not selected): infection masks", fontsize=9)
     fig.tight_layout()
     out = root / "docs" / "images" / "ablation-test-slices.png"
-    fig.savefig(out)
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     plt.close(fig)
+    # grey CT + one overlay colour: a 256-colour palette looks the same at about half the size
+    Image.open(buf).convert("RGB").quantize(256).save(out, optimize=True)
     print(f"wrote {out.relative_to(root)}")
     return out

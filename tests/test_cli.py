@@ -55,7 +55,7 @@ def test_error_messages_stay_on_one_line_whatever_the_file_name(tmp_path, capsys
     bad = tmp_path / "scan\nINJECTED\r\x1b[31m.png"
     err = UnreadableFileError("not a readable PNG image\nsecond line", bad)
     assert "\n" not in str(err) and "\r" not in str(err) and "\x1b" not in str(err)
-    assert "\\n" in str(err) and "INJECTED" in str(err) and "second line" in str(err)
+    assert "\\x0a" in str(err) and "INJECTED" in str(err) and "second line" in str(err)
     bad.write_bytes(b"")
     from covidseg.cli import main
 

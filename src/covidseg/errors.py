@@ -14,18 +14,22 @@ class CovidsegError(Exception):
     """Base class of every error caused by user input or user configuration."""
 
     def __init__(self, reason: str, path: str | PathLike | None = None):
-        self.reason = reason
+        # One line whatever a library message or a crafted file name holds: line breaks in
+        # the reason become spaces, other control characters (in the path too) escapes.
+        reason = str(reason)
+        self.reason = reason if reason.isprintable() else escape_control(" ".join(reason.split()))
         self.path = None if path is None else str(path)
-        # One line whatever a crafted file name or a library message contains.
-        text = f"{self.path}: {reason}" if self.path else reason
-        super().__init__(one_line(text))
+        super().__init__(f"{escape_control(self.path)}: {self.reason}" if self.path else self.reason)
 
 
-def one_line(text: str) -> str:
-    """``text`` with control characters (newline, carriage return, escape ...) written as escapes."""
+def escape_control(text: object) -> str:
+    """``text`` with non-printable characters (newline, escape, U+202E ...) written as
+    ``\\xNN`` / ``\\uNNNN``, so it prints on one line and shows what is really there."""
+    text = str(text)
     if text.isprintable():
         return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return "".join(c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 256 else f"\\u{ord(c):04x}")
+                   for c in text)
 
 
 class InputError(CovidsegError):

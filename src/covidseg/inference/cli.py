@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from covidseg.errors import ConfigError, CovidsegError, InputError
+from covidseg.errors import ConfigError, CovidsegError, InputError, escape_control
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -75,14 +75,6 @@ def _config(args):
         raise ConfigError(str(exc)) from None
 
 
-_CONTROL = {c: f"\\x{c:02x}" for c in range(32)} | {127: "\\x7f"}
-
-
-def _printable(text) -> str:
-    """One line: control characters (a crafted file name's newline too) shown escaped."""
-    return str(text).translate(_CONTROL)
-
-
 def _reason(exc: BaseException, source) -> str:
     """The problem in one line, naming the exact file inside a series/folder when it differs."""
     if isinstance(exc, CovidsegError):
@@ -93,7 +85,7 @@ def _reason(exc: BaseException, source) -> str:
         reason = "out of memory; try a smaller --batch-size, a smaller input or more memory"
     else:  # a bug, but the other cases still run
         reason = f"internal error ({type(exc).__name__}): {exc}"
-    return _printable(" ".join(str(reason).split()) or type(exc).__name__)
+    return escape_control(" ".join(str(reason).split()) or type(exc).__name__)
 
 
 class _Progress:
@@ -205,7 +197,7 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         existing = [n for n, case, _, _ in named if case is not None and (out / n).exists()]
         if existing:
             shown = ", ".join(existing[:3]) + (", ..." if len(existing) > 3 else "")
-            raise ConfigError(f"{len(existing)} case folder(s) already exist ({_printable(shown)}); pass --resume to "
+            raise ConfigError(f"{len(existing)} case folder(s) already exist ({escape_control(shown)}); pass --resume to "
                               f"keep the finished ones or --overwrite to redo them", out)
 
     precision = segmenter.runner.precision if segmenter.runner is not None else None
@@ -223,12 +215,12 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
             outputs.rebuild_summary(out, failures, lock)
         except OSError as exc:
             if not summary_error:
-                progress.log(f"covidseg: error: {_printable(out / 'summary.csv')}: cannot write "
+                progress.log(f"covidseg: error: {escape_control(out / 'summary.csv')}: cannot write "
                              f"({exc.strerror or exc})")
             summary_error.append(str(exc))
 
     def failed(name, source, reason, kind=""):
-        progress.log(f"covidseg: error: {_printable(source)}: {reason}")
+        progress.log(f"covidseg: error: {escape_control(source)}: {reason}")
         failures[name] = outputs.failure_row(name, source, reason, kind)
 
     with _Progress(len(named), args.quiet) as progress:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from covidseg.errors import ConfigError
-from covidseg.io.atomic import current_umask
+from covidseg.io.atomic import current_umask, fsync_dir
 from covidseg.io.cases import safe_name
 from covidseg.models.pretrained import sha256_file
 
@@ -230,20 +230,10 @@ def staged_folder(final: Path, lock: OutputLock | None = None) -> Iterator[Path]
             os.close(fd)
 
 
-def _fsync_dir(folder: Path) -> None:
-    if hasattr(os, "O_DIRECTORY"):
-        with contextlib.suppress(OSError):
-            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-
-
 def _fsync_tree(folder: Path) -> None:
     """Files are fsynced by atomic_write; make the staging folder's entries durable too."""
     for dirpath, _, _ in os.walk(folder):
-        _fsync_dir(Path(dirpath))
+        fsync_dir(Path(dirpath))
 
 
 _RENAME_EXCHANGE = 2
@@ -275,7 +265,7 @@ def install(tmp: Path, final: Path, *, replace: bool) -> bool:
         raise ConfigError("exists and is not a case folder; not replaced", final)
     if not final.exists():
         os.rename(tmp, final)  # atomic; the tmp folder is never empty (report.json)
-        _fsync_dir(final.parent)
+        fsync_dir(final.parent)
         return True
     if not replace:
         return False
@@ -286,7 +276,7 @@ def install(tmp: Path, final: Path, *, replace: bool) -> bool:
         os.rename(final, old / "case")
         os.rename(tmp, final)
         shutil.rmtree(old, ignore_errors=True)
-    _fsync_dir(final.parent)
+    fsync_dir(final.parent)
     return True
 
 

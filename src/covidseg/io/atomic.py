@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_write", "full_suffix", "current_umask"]
+__all__ = ["atomic_write", "full_suffix", "current_umask", "fsync_dir"]
 
 
 def full_suffix(path: str | os.PathLike) -> str:
@@ -87,10 +87,17 @@ def atomic_write(path: str | os.PathLike, *, fsync: bool = True) -> Iterator[Pat
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-    if fsync and hasattr(os, "O_DIRECTORY"):  # make the rename itself durable
+    if fsync:  # make the rename itself durable
+        fsync_dir(folder)
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Flush a folder's entries (new names, renames) to disk; a no-op where folders cannot
+    be opened (Windows) or the file system refuses."""
+    if hasattr(os, "O_DIRECTORY"):
         with contextlib.suppress(OSError):
-            dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
             try:
-                os.fsync(dir_fd)
+                os.fsync(fd)
             finally:
-                os.close(dir_fd)
+                os.close(fd)

@@ -91,11 +91,8 @@ def _input_errors_only(read):
             return read(source, *args, **kwargs)  # a caller's bug: let its TypeError through
         try:
             return read(source, *args, **kwargs)
-        except CovidsegError as exc:
-            if exc.reason and any(c in exc.reason for c in "\r\n"):
-                # a control character from the file itself (a corrupt DICOM string ...)
-                raise type(exc)(one_line(exc.reason, 1000), exc.path) from exc
-            raise
+        except CovidsegError:
+            raise  # already one typed line (CovidsegError escapes control characters itself)
         except MemoryError as exc:
             where = getattr(source, "path", source)
             raise DimensionError("not enough memory to read it (far larger than a CT scan?)", where) from exc

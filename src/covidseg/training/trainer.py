@@ -251,8 +251,9 @@ class Trainer:
         self.accum = {"loss": 0.0, "n": 0, "samples": 0, "time": 0.0}
         if self._resume_state is not None:
             self._load_state(self._resume_state)
-            if self.is_main:  # temporary files of a save that a kill cut short
-                for stale in (self.run_dir / "checkpoints").glob(".*.tmp*"):
+            if self.is_main:  # temporary files and links of a save that a kill cut short
+                ck = self.run_dir / "checkpoints"
+                for stale in [*ck.glob(".*.tmp*"), *ck.glob(".*.link")]:
                     stale.unlink(missing_ok=True)
 
     def _epoch_indices(self, epoch: int) -> list[int]:
