@@ -112,3 +112,27 @@ def test_cli_refuses_tampered_weights_on_one_line_and_writes_nothing(tmp_path, c
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
     assert len(err) == 1 and err[0].startswith("covidseg: error:") and "sha256" in err[0] and str(model) in err[0]
     assert not out.exists() or not [p for p in out.iterdir() if not p.name.startswith(".")]
+
+
+def test_half_storage_halves_the_file_and_loads_as_float32(tmp_path):
+    model = _trained_like(MAUNet(MAUNetConfig(base_channels=8, num_classes=4, depth=3)))
+    model.save_pretrained(tmp_path / "full")
+    model.save_pretrained(tmp_path / "half", dtype="float16")
+    full, half = (tmp_path / d / WEIGHTS_NAME for d in ("full", "half"))
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    assert json.loads((tmp_path / "half" / CONFIG_NAME).read_text())["weights"]["dtype"] == "float16"
+    loaded = load_pretrained(tmp_path / "half")
+    state = loaded.state_dict()
+    assert all(v.dtype == torch.float32 for v in state.values() if v.is_floating_point())
+    # integer buffers (BatchNorm's num_batches_tracked) keep their type and value
+    ref = model.state_dict()
+    assert all(torch.equal(state[k], ref[k]) for k in ref if not ref[k].is_floating_point())
+    x = torch.rand(1, 1, 48, 48)
+    with torch.inference_mode():
+        diff = (torch.softmax(model(x), 1) - torch.softmax(loaded(x), 1)).abs().max()
+    assert 0 < diff < 1e-2
+
+
+def test_unknown_storage_dtype_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="dtype"):
+        MAUNet(MAUNetConfig(base_channels=8)).save_pretrained(tmp_path, dtype="int8")

@@ -36,8 +36,18 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def save_pretrained(model: torch.nn.Module, folder: str | os.PathLike, metadata: dict | None = None) -> Path:
-    """Write ``model`` (a :class:`PretrainedMixin` network) to ``folder``; returns the folder."""
+STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
+
+
+def save_pretrained(model: torch.nn.Module, folder: str | os.PathLike, metadata: dict | None = None,
+                    dtype: str = "float32") -> Path:
+    """Write ``model`` (a :class:`PretrainedMixin` network) to ``folder``; returns the folder.
+
+    ``dtype="float16"`` stores floating-point tensors at half precision (half the file size,
+    for the weights shipped in the package); loading always gives a float32 network.
+    """
+    if dtype not in STORAGE_DTYPES:
+        raise ValueError(f"dtype must be one of {sorted(STORAGE_DTYPES)}, got {dtype!r}")
     from safetensors.torch import save
 
     from covidseg import __version__
@@ -47,7 +57,8 @@ def save_pretrained(model: torch.nn.Module, folder: str | os.PathLike, metadata:
     if metadata is None:
         metadata = dict(getattr(model, "metadata", {}) or {})
     # Contiguous CPU copies: safetensors refuses shared or strided storage.
-    state = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    state = {k: v.detach().to("cpu", STORAGE_DTYPES[dtype] if v.is_floating_point() else v.dtype).contiguous().clone()
+             for k, v in model.state_dict().items()}
     blob = save(state)
     digest = hashlib.sha256(blob).hexdigest()
     config = {
@@ -55,7 +66,7 @@ def save_pretrained(model: torch.nn.Module, folder: str | os.PathLike, metadata:
         "architecture": model.architecture,
         "config": model.config.to_dict(),
         "metadata": metadata,
-        "weights": {"file": WEIGHTS_NAME, "sha256": digest},
+        "weights": {"file": WEIGHTS_NAME, "sha256": digest, "dtype": dtype},
         "covidseg_version": __version__,
     }
     _atomic_write_bytes(folder / WEIGHTS_NAME, blob)
@@ -128,7 +139,7 @@ def load_pretrained(folder: str | os.PathLike, device: str | torch.device = "cpu
     model = cls(arch_config)
     try:
         state = load_file(str(folder / WEIGHTS_NAME), device="cpu")
-        model.load_state_dict(state, strict=True)
+        model.load_state_dict(state, strict=True)  # copies into the float32 parameters (casts half storage)
     except (RuntimeError, OSError) as exc:
         raise ModelError(f"weights do not fit the config: {str(exc).splitlines()[0]}", folder) from None
     model.metadata = dict(config.get("metadata") or {})
@@ -140,8 +151,8 @@ def load_pretrained(folder: str | os.PathLike, device: str | torch.device = "cpu
 class PretrainedMixin:
     """Adds ``save_pretrained`` / ``from_pretrained`` to a network with ``config``."""
 
-    def save_pretrained(self, folder: str | os.PathLike, metadata: dict | None = None) -> Path:
-        return save_pretrained(self, folder, metadata)
+    def save_pretrained(self, folder: str | os.PathLike, metadata: dict | None = None, dtype: str = "float32") -> Path:
+        return save_pretrained(self, folder, metadata, dtype)
 
     @classmethod
     def from_pretrained(cls, folder: str | os.PathLike, device: str | torch.device = "cpu"):
