@@ -154,3 +154,28 @@ def test_cli_without_model_evaluates_the_shipped_model(split, tmp_path):
     meta = json.loads((shipped / "config.json").read_text())["metadata"]
     assert data["task"] == meta["task"] and data["threshold"] == meta["threshold"]
     assert set(data["protocols"]["binary"]) >= {"infection", "lung"}
+
+
+def test_tta_prediction_is_the_mean_of_both_orientations(tmp_path):
+    import torch
+
+    from covidseg.evaluation.evaluate import predict_probabilities
+    from covidseg.models import MAUNet, MAUNetConfig
+
+    torch.manual_seed(0)
+    net = MAUNet(MAUNetConfig(num_classes=4, base_channels=4, depth=2, cbam_reduction=2)).eval()
+    net.metadata = {"task": "all", "input_size": 32, "activation": "softmax"}
+    img = np.random.default_rng(1).integers(0, 256, (37, 45), dtype=np.uint8)
+    plain = predict_probabilities(net, img)
+    mirrored = predict_probabilities(net, np.ascontiguousarray(img[:, ::-1]))
+    tta = predict_probabilities(net, img, tta=True)
+    assert set(tta) == set(plain)
+    for k in plain:
+        np.testing.assert_allclose(tta[k], (plain[k] + mirrored[k][:, ::-1]) / 2, atol=1e-5)
+    assert not np.allclose(tta["infection"], plain["infection"], atol=1e-4)
+
+
+def test_cli_tta_is_recorded_in_the_source(split, tmp_path):
+    out = tmp_path / "eval"
+    assert main(["evaluate", "--data", str(split), "--out", str(out), "--targets", "infection", "--tta"]) == 0
+    assert json.loads((out / "results.json").read_text())["source"].endswith("(mirror TTA)")

@@ -177,3 +177,30 @@ def test_report_names_the_dicom_series(tiny_all, ct_examples):
     uid = pydicom.dcmread(src / "IMG0001.dcm", stop_before_pixels=True).SeriesInstanceUID
     report = Segmenter(tiny_all, keep_probabilities=False).predict(src).report()
     assert report["input"]["series_instance_uid"] == uid
+
+
+def test_mirror_tta_averages_both_orientations(tiny_all):
+    """--tta: each channel is the mean of the plain and the mirrored (then unmirrored) prediction."""
+    from covidseg.inference.engine import Box
+
+    plain = Segmenter(tiny_all, precision="fp32").runner
+    tta = Segmenter(tiny_all, precision="fp32", tta=True).runner
+    rng = np.random.default_rng(0)
+    slices = [rng.random((40, 56), dtype=np.float32) for _ in range(3)]
+    box = Box.full((40, 56))
+    a = dict(plain.run(lambda i: slices[i], [0, 1, 2], box))
+    m = dict(plain.run(lambda i: np.ascontiguousarray(slices[i][:, ::-1]), [0, 1, 2], box))
+    t = dict(tta.run(lambda i: slices[i], [0, 1, 2], box))
+    for i in range(3):
+        for c in a[i]:
+            expected = (a[i][c] + m[i][c][:, ::-1]) / 2
+            np.testing.assert_allclose(t[i][c], expected, atol=1e-6)
+    # a random net is not mirror-symmetric, so the check above is not vacuous
+    assert max(np.abs(a[i][c] - t[i][c]).max() for i in a for c in a[i]) > 1e-4
+
+
+def test_tta_is_a_setting_that_resume_compares(tiny_all):
+    from covidseg.inference.config import SegmenterConfig
+    from covidseg.inference.export import run_settings
+
+    assert run_settings(SegmenterConfig(tta=True), "fp32", dicom_seg=False, pictures=True, include_phi=False)["tta"]

@@ -20,6 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="binary-protocol operating point (default: the model's metadata threshold, 0.5 for maps)")
     parser.add_argument("--no-quantize", dest="quantize", action="store_false",
                         help="published protocol without the 8-bit rounding of the reference's PNG round-trip")
+    parser.add_argument("--tta", action="store_true",
+                        help="test-time augmentation: average with the left-right mirrored image (as predict --tta)")
     parser.add_argument("--device", default="cpu", help="cpu, auto, cuda, cuda:1 ...")
 
 
@@ -46,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
         args.model = str(shipped_models()[0])
     console = Console(stderr=False)
     result = evaluate(args.data, model=args.model, predictions=args.predictions, targets=targets,
-                      threshold=args.threshold, quantize=args.quantize, device=device, out=args.out)
+                      threshold=args.threshold, quantize=args.quantize, tta=args.tta, device=device, out=args.out)
     result.print_table(console)
     if args.out:
         console.print(f"results written to {args.out}/ (results.json, summary.csv, per_image.csv, results.md)")

@@ -188,9 +188,10 @@ def rows_to_csv(rows: list[dict]) -> str:
 
 
 # ---------------------------------------------------------------------- predictions
-def predict_probabilities(model, image: np.ndarray, device="cpu") -> dict[str, np.ndarray]:
+def predict_probabilities(model, image: np.ndarray, device="cpu", tta: bool = False) -> dict[str, np.ndarray]:
     """Target probability maps at the image's size: resize to the model's training size,
-    infer, upsample the logits bilinearly to the image size, then sigmoid/softmax."""
+    infer, upsample the logits bilinearly to the image size, then sigmoid/softmax.
+    ``tta``: average with the prediction for the left-right mirrored image."""
     import torch
     import torch.nn.functional as F
 
@@ -199,10 +200,14 @@ def predict_probabilities(model, image: np.ndarray, device="cpu") -> dict[str, n
     if task is None or size is None:
         raise ModelError("model metadata lacks 'task'/'input_size' (was it exported by covidseg train?)")
     x = torch.from_numpy(resize_image(image, int(size)).astype(np.float32) / 255.0)[None, None].to(device)
+    def run(x):
+        logits = F.interpolate(model(x).float(), size=image.shape, mode="bilinear", align_corners=False)
+        return torch.sigmoid(logits) if meta.get("activation", "sigmoid") == "sigmoid" else torch.softmax(logits, 1)
+
     with torch.no_grad():
-        logits = model(x).float()
-        logits = F.interpolate(logits, size=image.shape, mode="bilinear", align_corners=False)
-        probs = torch.sigmoid(logits) if meta.get("activation", "sigmoid") == "sigmoid" else torch.softmax(logits, 1)
+        probs = run(x)
+        if tta:
+            probs = (probs + run(x.flip(-1)).flip(-1)) / 2
     return derived_probabilities(task, probs[0].cpu().numpy())
 
 
@@ -252,6 +257,7 @@ def evaluate(
     targets: list[str] | None = None,
     threshold: float | None = None,
     quantize: bool = True,
+    tta: bool = False,
     device: str = "cpu",
     out: str | Path | None = None,
     progress=None,
@@ -262,7 +268,8 @@ def evaluate(
     folder (infection maps) or in ``infection/``, ``ggo/``, ``consolidation/``, ``lung/``
     subfolders; 8-bit values are read as probabilities (/255). ``threshold`` defaults to the
     model's metadata ``threshold`` (0.5 for prediction folders). ``quantize`` rounds the
-    normalised map to 8 bits as the reference's PNG round-trip does.
+    normalised map to 8 bits as the reference's PNG round-trip does. ``tta`` averages each
+    model prediction with that of the mirrored image (as ``covidseg predict --tta``).
     """
     split = Path(split)
     if (model is None) == (predictions is None):
@@ -308,7 +315,7 @@ def evaluate(
     imgs_p: dict[str, list] = {t: [] for t in chosen}
     for i, gt in enumerate(gts):
         if model is not None:
-            probs = predict_probabilities(model, gt.image, device)
+            probs = predict_probabilities(model, gt.image, device, tta=tta)
             masks = masks_from_probabilities(task, probs, thr)
         else:
             probs = _load_prediction_maps(pred_dir, gt.name, chosen, gt.image.shape)
@@ -319,6 +326,8 @@ def evaluate(
         if progress:
             progress(i + 1, len(gts))
 
+    if tta and model is not None:
+        source += " (mirror TTA)"
     res = EvaluationResult(str(split), source, task, thr, [g.name for g in gts])
     for t in chosen:
         res.binary[t] = {"mean": summarize_binary(rows_b[t]), "per_image": rows_b[t]}

@@ -36,6 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="side of the square the network sees (default: the model's input_size)")
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
                         help="network arithmetic: auto = bfloat16 on CPUs with native support, else fp32")
+    parser.add_argument("--tta", action="store_true",
+                        help="test-time augmentation: also run the left-right mirrored slice and average "
+                             "(twice the network time)")
     parser.add_argument("--lung-method", choices=["auto", "hu", "model", "union"], default="auto",
                         help="lung mask: auto (HU input: classical HU segmentation; images: network), "
                              "hu, model or union (default: auto)")
@@ -69,7 +72,7 @@ def _config(args):
             tasks=tasks, lung_method=args.lung_method, device=args.device, batch_size=args.batch_size,
             threads=args.threads, inference_size=args.inference_size, min_lesion_mm3=args.min_lesion_mm3,
             min_lesion_mm2=args.min_lesion_mm2, min_lesion_px=args.min_lesion_px, keep_probabilities=False,
-            precision=args.precision,
+            precision=args.precision, tta=args.tta,
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None

@@ -33,6 +33,8 @@ class SegmenterConfig:
     refine_crop, refine_below: for plain images, if the lungs found in a first pass fill less
         than ``refine_below`` of the image area, run again on the lung box (the training
         images are crops around the lungs; a whole 512x512 slice is not).
+    tta: test-time augmentation: average each network's probabilities with those of the
+        left-right mirrored slice (twice the network time).
     precision: network arithmetic: ``fp32``, ``bf16`` (bfloat16 autocast), or ``auto`` (bf16
         on CPUs with native bfloat16 support, fp32 elsewhere).
     """
@@ -50,6 +52,7 @@ class SegmenterConfig:
     lesion_reach_mm: float = 10.0
     keep_probabilities: bool = True
     precision: str = "auto"
+    tta: bool = False
     refine_crop: bool = True
     refine_below: float = 0.6
     hu_lung: HULungConfig = field(default_factory=HULungConfig)

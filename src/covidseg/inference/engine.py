@@ -130,7 +130,7 @@ class Runner:
     """Runs a set of models on batches of slices and yields per-slice probability channels."""
 
     def __init__(self, models: Sequence[LoadedModel], channels: dict[str, LoadedModel], *, device: str = "cpu",
-                 batch_size: int = 8, size: int | None = None, precision: str = "fp32"):
+                 batch_size: int = 8, size: int | None = None, precision: str = "fp32", tta: bool = False):
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size!r}")
         if size is not None and size < 16:
@@ -139,6 +139,7 @@ class Runner:
         self.precision = resolve_precision(precision, self.device.type)
         self.batch_size = batch_size
         self.size = size
+        self.tta = tta
         self.models = list(models)
         self.channels = channels  # channel name -> model giving it
         for m in self.models:
@@ -186,6 +187,12 @@ class Runner:
             if progress is not None:
                 progress(len(chunk))
 
+    def _probabilities(self, model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            logits = model.module(x.contiguous(memory_format=torch.channels_last))
+        logits = logits.float()
+        return torch.sigmoid(logits) if model.activation == "sigmoid" else torch.softmax(logits, 1)
+
     def _forward(self, images: Callable[[int], np.ndarray], chunk: list[int], box: Box) -> dict[str, torch.Tensor]:
         """Probabilities (per channel, (B, h, w) on the CPU) of one batch of slices."""
         h, w = box.y1 - box.y0, box.x1 - box.x0
@@ -197,10 +204,9 @@ class Runner:
                 s = self._size_of(model)
                 x = F.interpolate(batch, size=(s, s), mode="bilinear", align_corners=False,
                                   antialias=s < max(h, w)) if (h, w) != (s, s) else batch
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-                    logits = model.module(x.contiguous(memory_format=torch.channels_last))
-                logits = logits.float()
-                probs = torch.sigmoid(logits) if model.activation == "sigmoid" else torch.softmax(logits, 1)
+                probs = self._probabilities(model, x)
+                if self.tta:  # mean with the left-right mirror (the only flip seen in training)
+                    probs = (probs + self._probabilities(model, x.flip(-1)).flip(-1)) / 2
                 wanted = [c for c, m in self.channels.items() if m is model]
                 derived = torch.stack([_DERIVE[model.task][c](probs) for c in wanted], 1)
                 if derived.shape[-2:] != (h, w):

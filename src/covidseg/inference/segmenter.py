@@ -144,7 +144,7 @@ class Segmenter:
             channels["ggo"] = channels["consolidation"] = self.assignment["classes"]
         self.channels = channels
         self.runner = Runner(self.models, channels, device=config.device, batch_size=config.batch_size,
-                             size=config.inference_size, precision=config.precision) if channels else None
+                             size=config.inference_size, precision=config.precision, tta=config.tta) if channels else None
 
     # ------------------------------------------------------------------ prediction
     def predict(self, source, *, series: str | int | None = None, progress: ProgressFn | None = None) -> Prediction:
