@@ -264,3 +264,17 @@ def test_bfloat16_autocast_on_cpu_trains(split, tmp_path):
     res = t.fit()
     assert t.amp_dtype == torch.bfloat16 and np.isfinite(res.history[0]["train_loss"])
     assert all(v.dtype == torch.float32 for v in t.net.state_dict().values() if v.is_floating_point())
+
+
+def test_train_count_takes_a_seeded_subset_and_keeps_validation(split, tmp_path):
+    def split_of(name, **kw):
+        Trainer(cfg(split, tmp_path / name, task="lesion", epochs=1, steps_per_epoch=1, export=False, **kw),
+                verbose=False).fit()
+        return json.loads((tmp_path / name / "split.json").read_text())
+
+    full, a, b = split_of("full"), split_of("a", train_count=3), split_of("b", train_count=3)
+    assert a["val"] == full["val"]  # the learning curve is measured on the same slices
+    assert len(a["train"]) == 3 and set(a["train"]) < set(full["train"])
+    assert a == b  # seeded
+    with pytest.raises(ConfigError, match="train_count: 7 exceeds the 6"):
+        Trainer(cfg(split, tmp_path / "big", task="lesion", train_count=7), verbose=False).fit()

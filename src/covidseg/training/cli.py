@@ -57,6 +57,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--ds-weights", default=None, metavar="W0,W1,..", help="deep-supervision weights, main output first")
     o.add_argument("--amp", choices=AMP_MODES, default=None, help="mixed precision: auto = float16 on CUDA only [auto]")
     o.add_argument("--val-count", type=int, default=None, help="training slices held out for validation [10]")
+    o.add_argument("--train-count", type=int, default=None,
+                   help="train on a seeded subset of this many of the non-validation slices, 0 = all (learning "
+                        "curves; the validation slices do not change) [0]")
     o.add_argument("--val-every", type=int, default=None, help="validate every N epochs [1]")
     s = parser.add_argument_group("semi-supervised")
     s.add_argument("--unlabeled", metavar="DIR", default=None, help="folder with images/ + pseudo-infection/ (machine labels)")
@@ -82,7 +85,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
 
     keys = ["task", "data", "out", "seed", "device", "threads", "num_workers", "model", "base_channels", "depth",
             "input_size", "epochs", "batch_size", "steps_per_epoch", "lr", "weight_decay", "schedule", "warmup_epochs",
-            "grad_clip", "loss_dice", "loss_ce", "amp", "val_count", "val_every", "unlabeled", "pseudo_epochs",
+            "grad_clip", "loss_dice", "loss_ce", "amp", "val_count", "train_count", "val_every", "unlabeled", "pseudo_epochs",
             "pseudo_weight", "pseudo_per_epoch", "attention", "aspp", "multiscale", "deep_supervision",
             "channels_last", "export"]
     out = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}

@@ -34,6 +34,7 @@ class TrainConfig:
     # data
     input_size: int = 352
     val_count: int = 10
+    train_count: int = 0  # 0: every non-validation slice; N: a seeded subset of N (learning curves)
     num_workers: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     # optimisation
@@ -86,7 +87,7 @@ class TrainConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 bad(name, "must be a positive integer")
-        for name in ("val_count", "num_workers", "steps_per_epoch", "threads", "pseudo_epochs", "pseudo_per_epoch", "seed"):
+        for name in ("val_count", "train_count", "num_workers", "steps_per_epoch", "threads", "pseudo_epochs", "pseudo_per_epoch", "seed"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 bad(name, "must be a non-negative integer")

@@ -203,6 +203,13 @@ class Trainer:
                               f"({len(samples)} in {cfg.data})")
         self.data_sha256 = data_checksum(samples, cfg.data)
         tr_idx, va_idx = split_train_val(len(samples), cfg.val_count, cfg.seed)
+        if cfg.train_count:
+            if cfg.train_count > len(tr_idx):
+                raise ConfigError(f"train_count: {cfg.train_count} exceeds the {len(tr_idx)} non-validation slices "
+                                  f"in {cfg.data}")
+            # A seeded subset (not the first N names, which would favour some patients' slices).
+            pick = np.random.default_rng(cfg.seed).permutation(len(tr_idx))[:cfg.train_count]
+            tr_idx = [tr_idx[i] for i in sorted(pick)]
         self.split = {"train": [samples[i].name for i in tr_idx], "val": [samples[i].name for i in va_idx]}
         train = SliceDataset([samples[i] for i in tr_idx], cfg.input_size, augment=cfg.augment, seed=cfg.seed)
         self.n_labeled = len(train)
