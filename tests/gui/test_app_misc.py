@@ -16,7 +16,7 @@ from covidseg.gui.app import I18N_DIR
 def test_preferences_roundtrip(qapp, tmp_path):
     store = st.open_settings(tmp_path / "s.ini")
     prefs = st.Preferences(model_folder="/models/x", device="cpu", threads=2, batch_size=3, language="zh_CN",
-                           opacity=70).with_recent(tmp_path / "a.nii.gz").with_recent(tmp_path / "b")
+                           opacity=70, tta=True).with_recent(tmp_path / "a.nii.gz").with_recent(tmp_path / "b")
     st.save(store, prefs)
     again = st.load(st.open_settings(tmp_path / "s.ini"))
     assert again == prefs
@@ -52,8 +52,10 @@ def test_preferences_dialog_returns_edits(qtbot):
     qtbot.addWidget(d)
     d.model_edit.setText(" /some/model ")
     d.batch_spin.setValue(5)
+    assert not d.tta_check.isChecked()
+    d.tta_check.setChecked(True)
     p = d.preferences()
-    assert (p.model_folder, p.batch_size, p.device) == ("/some/model", 5, "cpu")
+    assert (p.model_folder, p.batch_size, p.device, p.tta) == ("/some/model", 5, "cpu", True)
 
 
 def test_translation_file_is_complete_and_compiled(qapp):

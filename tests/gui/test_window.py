@@ -337,3 +337,14 @@ def test_anisotropic_pixels_are_shown_to_scale(qtbot):
     pos = view.mapFromScene(QPointF(5.5, 13.0))  # scene y 13 = row 6 (13 / 2)
     panel.overlay._report(QPointF(pos))
     assert seen[-1] == (6, 5)
+
+
+def test_tta_preference_reaches_the_pipeline(qtbot, run_job, window, opened, inputs):
+    from dataclasses import replace
+
+    opened(inputs["image"])
+    assert run_job(qtbot, window, window.segment) == ("segment", "finished")
+    assert window._segmenter.runner.tta is False
+    window.apply_preferences(replace(window.prefs, tta=True))
+    assert run_job(qtbot, window, window.segment) == ("segment", "finished")
+    assert window._segmenter.runner.tta is True  # a changed preference builds a new segmenter

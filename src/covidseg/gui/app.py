@@ -495,14 +495,14 @@ class MainWindow(QMainWindow):
         p = self.prefs
         # The window never shows probability maps: do not keep them (1 byte per voxel per map).
         return SegmenterConfig(device=p.device, threads=p.threads or None, batch_size=p.batch_size,
-                               keep_probabilities=False)
+                               tta=p.tta, keep_probabilities=False)
 
     @Slot()
     def segment(self) -> bool:
         if self.image is None:
             self.show_error(self.tr("Open an image first."))
             return False
-        key = (self.prefs.model_folder, self.prefs.device, self.prefs.threads, self.prefs.batch_size)
+        key = (self.prefs.model_folder, self.prefs.device, self.prefs.threads, self.prefs.batch_size, self.prefs.tta)
         cached = self._segmenter if key == self._segmenter_key else None
         config = self._segmenter_config()
         image = self.image

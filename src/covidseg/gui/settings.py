@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLineEdit, QPushButton, QSpinBox, QWidget)
 
 LANGUAGES = ("system", "en", "zh_CN")
@@ -30,6 +30,7 @@ class Preferences:
     language: str = "system"
     recent: tuple[str, ...] = field(default_factory=tuple)
     opacity: int = 45  # percent
+    tta: bool = False  # mirror test-time augmentation (twice the network time)
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
@@ -77,6 +78,7 @@ def load(store: QSettings) -> Preferences:
         language=str(store.value("language", d.language) or "system"),
         recent=tuple(str(r) for r in (recent or []))[:MAX_RECENT],
         opacity=_int(store.value("opacity", d.opacity), d.opacity),
+        tta=str(store.value("tta", d.tta)).lower() in ("true", "1"),
     )
     try:
         return Preferences(**values)
@@ -100,6 +102,7 @@ def save(store: QSettings, prefs: Preferences) -> None:
     store.setValue("language", prefs.language)
     store.setValue("recent", list(prefs.recent))
     store.setValue("opacity", prefs.opacity)
+    store.setValue("tta", prefs.tta)
     store.sync()
 
 
@@ -115,7 +118,7 @@ def available_devices() -> list[str]:
 
 
 class PreferencesDialog(QDialog):
-    """Model folder, device, threads, batch size."""
+    """Model folder, device, threads, batch size, test-time augmentation."""
 
     def __init__(self, prefs: Preferences, parent: QWidget | None = None):
         super().__init__(parent)
@@ -151,6 +154,10 @@ class PreferencesDialog(QDialog):
         self.batch_spin.setValue(prefs.batch_size)
         form.addRow(self.tr("Slices per batch:"), self.batch_spin)
 
+        self.tta_check = QCheckBox(self.tr("Also run the mirrored image and average (twice as slow)"))
+        self.tta_check.setChecked(prefs.tta)
+        form.addRow(self.tr("Test-time augmentation:"), self.tta_check)
+
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -164,4 +171,4 @@ class PreferencesDialog(QDialog):
     def preferences(self) -> Preferences:
         return replace(self._prefs, model_folder=self.model_edit.text().strip(),
                        device=self.device_combo.currentText(), threads=self.threads_spin.value(),
-                       batch_size=self.batch_spin.value())
+                       batch_size=self.batch_spin.value(), tta=self.tta_check.isChecked())
