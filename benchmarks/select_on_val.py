@@ -7,7 +7,8 @@ The validation slices named in ``split.json`` (held out of training by ``covidse
 are linked into a temporary split folder and every model is evaluated there with
 :func:`covidseg.evaluation.evaluate` under both protocols. A model whose own run folder
 holds a ``split.json`` with different validation slices is refused: it may have trained on
-them. The test split is never read here. ``--out FILE`` keeps the numbers as JSON.
+them. The test split is never read here. ``--tta`` adds each model with mirror test-time augmentation; ``--out FILE`` keeps the numbers
+as JSON.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("models", nargs="+", type=Path, help="model folders (save_pretrained format)")
     ap.add_argument("--split", type=Path, required=True, help="split.json of a training run (its 'val' list)")
     ap.add_argument("--train", type=Path, default=TRAIN, help=f"labelled training split folder [{TRAIN}]")
+    ap.add_argument("--tta", action="store_true", help="also evaluate every model with mirror TTA")
     ap.add_argument("--out", type=Path, default=None, help="write the numbers here as JSON")
     args = ap.parse_args(argv)
 
@@ -73,11 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         view = link_view(args.train, names, Path(tmp) / "val")
         for m in args.models:
-            res = evaluate(view, model=m).to_dict()["protocols"]
-            row = {"model": str(m), "threshold": thr_of(m)}
-            for proto, target, key in COLUMNS:
-                row[f"{proto}.{target}.{key}"] = res[proto].get(target, {}).get("mean", {}).get(key, float("nan"))
-            rows.append(row)
+            for tta in (False, True) if args.tta else (False,):
+                res = evaluate(view, model=m, tta=tta).to_dict()["protocols"]
+                row = {"model": str(m) + (" +TTA" if tta else ""), "threshold": thr_of(m)}
+                for proto, target, key in COLUMNS:
+                    row[f"{proto}.{target}.{key}"] = res[proto].get(target, {}).get("mean", {}).get(key, float("nan"))
+                rows.append(row)
     head = ["model", "thr"] + [f"{p[:3]}.{t[:4]}.{k.replace('mean_', '')[:4]}" for p, t, k in COLUMNS]
     print(f"{len(names)} validation slices: {', '.join(names)}")
     print(" | ".join(head))
