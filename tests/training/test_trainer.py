@@ -278,3 +278,24 @@ def test_train_count_takes_a_seeded_subset_and_keeps_validation(split, tmp_path)
     assert a == b  # seeded
     with pytest.raises(ConfigError, match="train_count: 7 exceeds the 6"):
         Trainer(cfg(split, tmp_path / "big", task="lesion", train_count=7), verbose=False).fit()
+
+
+def test_finished_run_re_exported_with_the_last_checkpoint(split, tmp_path):
+    from covidseg.cli import main
+    from covidseg.models import load_pretrained
+
+    run = tmp_path / "r"
+    assert main(["train", "--task", "lesion", "--out", str(run), "--epochs", "4", "--data", str(split),
+                 "--base-channels", "4", "--depth", "2", "--input-size", "32", "--batch-size", "2", "--val-count", "2",
+                 "--steps-per-epoch", "1", "--lr", "0.05", "--threads", "1", "--quiet"]) == 0
+    rows = list(csv.DictReader(open(run / "metrics.csv")))
+    best = load_pretrained(run / "model")
+    assert best.metadata["checkpoint"] == "best"
+    assert best.metadata["best_epoch"] == 1 + max(range(4), key=lambda i: float(rows[i]["val_dice"]))
+    assert main(["train", "--resume", str(run), "--checkpoint", "last", "--quiet"]) == 0
+    last = load_pretrained(run / "model")
+    assert last.metadata["checkpoint"] == "last" and last.metadata["best_epoch"] == 4
+    assert last.metadata["val_dice"] == pytest.approx(float(rows[-1]["val_dice"]))
+    ref = _state(run)
+    assert all(torch.equal(last.state_dict()[k], ref[k].cpu()) for k in ref)
+    assert json.loads((run / "config.json").read_text())["checkpoint"] == "last"

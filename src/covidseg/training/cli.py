@@ -60,6 +60,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--train-count", type=int, default=None,
                    help="train on a seeded subset of this many of the non-validation slices, 0 = all (learning "
                         "curves; the validation slices do not change) [0]")
+    o.add_argument("--checkpoint", choices=("best", "last"), default=None,
+                   help="weights exported to RUN/model: best validation Dice or the last epoch; may be changed "
+                        "with --resume on a finished run to re-export [best]")
     o.add_argument("--val-every", type=int, default=None, help="validate every N epochs [1]")
     s = parser.add_argument_group("semi-supervised")
     s.add_argument("--unlabeled", metavar="DIR", default=None, help="folder with images/ + pseudo-infection/ (machine labels)")
@@ -87,7 +90,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
             "input_size", "epochs", "batch_size", "steps_per_epoch", "lr", "weight_decay", "schedule", "warmup_epochs",
             "grad_clip", "loss_dice", "loss_ce", "amp", "val_count", "train_count", "val_every", "unlabeled", "pseudo_epochs",
             "pseudo_weight", "pseudo_per_epoch", "attention", "aspp", "multiscale", "deep_supervision",
-            "channels_last", "export"]
+            "channels_last", "export", "checkpoint"]
     out = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if getattr(args, "augment", None) is not None:
         out["augment"] = {"enabled": args.augment}

@@ -13,6 +13,7 @@ from covidseg.errors import ConfigError, FileMissingError
 
 MODELS = ("maunet", "unet")
 SCHEDULES = ("poly", "cosine", "constant")
+CHECKPOINTS = ("best", "last")
 AMP_MODES = ("auto", "on", "off")
 
 
@@ -65,6 +66,9 @@ class TrainConfig:
     val_every: int = 1
     log_every: int = 10
     export: bool = True
+    # which weights become RUN/model: "best" validation Dice, or "last" (the end of the decayed
+    # schedule; not the maximum of a noisy 10-slice curve, which favours lucky epochs)
+    checkpoint: str = "best"
 
     def __post_init__(self):
         if isinstance(self.augment, dict):
@@ -81,6 +85,8 @@ class TrainConfig:
             bad("model", f"must be one of {MODELS}")
         if self.schedule not in SCHEDULES:
             bad("schedule", f"must be one of {SCHEDULES}")
+        if self.checkpoint not in CHECKPOINTS:
+            bad("checkpoint", f"must be one of {CHECKPOINTS}")
         if self.amp not in AMP_MODES:
             bad("amp", f"must be one of {AMP_MODES}")
         for name in ("base_channels", "depth", "input_size", "epochs", "batch_size", "val_every", "log_every"):

@@ -154,7 +154,7 @@ class Trainer:
         if not cfg_path.is_file() or not (ckpt.is_file() or previous_of(ckpt).is_file()):
             raise FileMissingError("not a run folder (needs config.json and checkpoints/last.pt)", run_dir)
         data = json.loads(cfg_path.read_text())
-        allowed = {"epochs", "device", "num_workers", "threads", "log_every", "export", "val_every"}
+        allowed = {"epochs", "device", "num_workers", "threads", "log_every", "export", "val_every", "checkpoint"}
         for key, value in (overrides or {}).items():
             if key not in allowed:
                 raise ConfigError(f"{key}: cannot be changed when resuming (changeable: {sorted(allowed)})")
@@ -398,7 +398,8 @@ class Trainer:
             say(f"stopped; checkpoint saved. Continue with: covidseg train --resume {self.run_dir}")
         elif cfg.export and self.is_main:
             result.model_dir, result.threshold = self.export()
-            say(f"best validation Dice {self.best_val:.4f} (epoch {self.best_epoch + 1}); "
+            say(f"best validation Dice {self.best_val:.4f} (epoch {self.best_epoch + 1}); exported the "
+                f"{cfg.checkpoint} checkpoint; "
                 f"threshold {result.threshold:.2f}; model saved to {result.model_dir}")
         if log_file:
             log_file.close()
@@ -572,10 +573,15 @@ class Trainer:
         return float(THRESHOLDS[int(np.argmax(scores))])
 
     def export(self) -> tuple[Path, float]:
-        """Save the best checkpoint's weights with ``save_pretrained`` into ``run/model``."""
+        """Save the chosen checkpoint's weights (``checkpoint``: best or last) with
+        ``save_pretrained`` into ``run/model``; the threshold is chosen for those weights."""
         best = self.run_dir / "checkpoints" / "best.pt"
-        if best.is_file():
+        if self.cfg.checkpoint == "best" and best.is_file():
             self.net.load_state_dict(load_checkpoint(best, map_location=self.device)["model"])
+            val, epoch = self.best_val, self.best_epoch + 1
+        else:  # the weights in memory are the last epoch's
+            last = self.history[-1] if self.history else {}
+            val, epoch = last.get("val_dice", math.nan), self.epoch
         threshold = self.choose_threshold()
         metadata = {
             "task": self.cfg.task,
@@ -583,9 +589,10 @@ class Trainer:
             "activation": self.spec.activation,
             "input_size": self.cfg.input_size,
             "threshold": threshold,
-            "val_dice": None if not math.isfinite(self.best_val) or self.val_set is None else round(float(self.best_val), 6),
+            "val_dice": None if not math.isfinite(val) or self.val_set is None else round(float(val), 6),
             "epochs": self.epoch,
-            "best_epoch": self.best_epoch + 1,
+            "checkpoint": self.cfg.checkpoint,
+            "best_epoch": epoch,
             "data_sha256": self.data_sha256,
             "seed": self.cfg.seed,
             "code_version": code_version(),
