@@ -63,3 +63,27 @@ def test_a_model_trained_on_other_validation_slices_is_refused(tmp_path):
     select_on_val.check_split(run / "model", ["4", "3"])  # same slices: accepted
     with pytest.raises(SystemExit, match="different validation split"):
         select_on_val.check_split(run / "model", ["1", "3"])
+
+
+def test_by_lesion_size_groups_slices_by_area(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    import by_lesion_size
+
+    split = tmp_path / "test"
+    (split / "infection").mkdir(parents=True)
+    areas = {"a": 2, "b": 10, "c": 30, "d": 40}  # lesion rows of a 100x100 mask = percent of the image
+    for name, rows in areas.items():
+        m = np.zeros((100, 100), np.uint8)
+        m[:rows] = 255
+        Image.fromarray(m).save(split / "infection" / f"{name}.png")
+    dice = {"a": 0.2, "b": 0.4, "c": 0.8, "d": 1.0}
+    prot = {"binary": {"infection": {"per_image": [{"name": n, "dice": d} for n, d in dice.items()]}},
+            "published": {"infection": {"per_image": [{"name": n, "mean_dice": d / 2} for n, d in dice.items()]}}}
+    res = tmp_path / "results.json"
+    res.write_text(json.dumps({"split": str(split), "protocols": prot}))
+    assert by_lesion_size.main([str(res), "--groups", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "| 2.0–10.0 | 2 | 0.300 | 0.150 |" in out and "| 30.0–40.0 | 2 | 0.900 | 0.450 |" in out
+    assert "lowest binary Dice: a (0.20, lesion 2.0 %), b (0.40, lesion 10.0 %)" in out
