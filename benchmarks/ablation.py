@@ -81,30 +81,36 @@ def covidseg(*args: str) -> None:
     subprocess.run(cmd, check=True, cwd=ROOT)
 
 
-def run_job(job: str, threads: int) -> Path:
-    row, seed = split_job(job)
-    out = RESULTS / f"{job}.json"
+def train_and_evaluate(job: str, run: Path, out: Path, train_flags: list[str], threads: int, record: dict) -> Path:
+    """Train ``run`` (or resume it) with ``train_flags``, evaluate it on the test split and
+    write the evaluation plus ``record`` and the training summary to ``out`` (atomically)."""
     if out.exists():
         print(f"{job}: done ({out.relative_to(ROOT)})", flush=True)
         return out
-    run = RUNS / job
     if not (run / "model" / "config.json").exists():
         if (run / "checkpoints" / "last.pt").exists():
             covidseg("train", "--resume", str(run), "--threads", str(threads), "--quiet")
         else:
-            covidseg("train", "--config", str(BASE), *row.flags(), "--seed", str(seed), "--threads", str(threads),
+            covidseg("train", "--config", str(BASE), *train_flags, "--threads", str(threads),
                      "--data", str(DATA / "train"), "--out", str(run), "--quiet")
     ev = run / "eval-test"
     covidseg("evaluate", "--model", str(run / "model"), "--data", str(DATA / "test"), "--out", str(ev))
     result = json.loads((ev / "results.json").read_text())
-    result["row"] = {"job": job, "name": row.name, "label": row.label, "seed": seed, "flags": row.flags()}
+    result.update(record)
     result["training"] = training_summary(run)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(json.dumps(result, indent=1) + "\n")
     tmp.replace(out)
     print(f"{job}: wrote {out.relative_to(ROOT)}", flush=True)
     return out
+
+
+def run_job(job: str, threads: int) -> Path:
+    row, seed = split_job(job)
+    record = {"row": {"job": job, "name": row.name, "label": row.label, "seed": seed, "flags": row.flags()}}
+    return train_and_evaluate(job, RUNS / job, RESULTS / f"{job}.json", [*row.flags(), "--seed", str(seed)],
+                              threads, record)
 
 
 def training_summary(run: Path) -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ablation import BASE, DATA, RESULTS as ABLATION, ROOT, ROW, covidseg, training_summary  # noqa: E402
+from ablation import RESULTS as ABLATION, ROOT, ROW, train_and_evaluate  # noqa: E402
 
 RUNS = ROOT / "runs" / "learning_curve"
 RESULTS = ROOT / "benchmarks" / "results" / "learning_curve"
@@ -38,28 +38,9 @@ def split_job(job: str) -> tuple[int, int]:
 
 def run_job(job: str, threads: int) -> Path:
     count, seed = split_job(job)
-    out = RESULTS / f"{job}.json"
-    if out.exists():
-        print(f"{job}: done ({out.relative_to(ROOT)})", flush=True)
-        return out
-    run = RUNS / job
-    if not (run / "model" / "config.json").exists():
-        if (run / "checkpoints" / "last.pt").exists():
-            covidseg("train", "--resume", str(run), "--threads", str(threads), "--quiet")
-        else:
-            covidseg("train", "--config", str(BASE), *ROW["maunet"].flags(), "--train-count", str(count),
-                     "--seed", str(seed), "--threads", str(threads), "--data", str(DATA / "train"),
-                     "--out", str(run), "--quiet")
-    ev = run / "eval-test"
-    covidseg("evaluate", "--model", str(run / "model"), "--data", str(DATA / "test"), "--out", str(ev))
-    result = json.loads((ev / "results.json").read_text())
-    result["point"] = {"job": job, "train_count": count, "seed": seed}
-    result["training"] = training_summary(run)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result, indent=1) + "\n")
-    tmp.replace(out)
-    return out
+    flags = [*ROW["maunet"].flags(), "--train-count", str(count), "--seed", str(seed)]
+    record = {"point": {"job": job, "train_count": count, "seed": seed}}
+    return train_and_evaluate(job, RUNS / job, RESULTS / f"{job}.json", flags, threads, record)
 
 
 def points() -> list[dict]:
