@@ -18,15 +18,6 @@ from pathlib import Path
 import numpy as np
 
 
-def lesion_percent(split: Path, name: str) -> float:
-    from covidseg.data.folder import _find_mask, _read_2d
-
-    path = _find_mask(split, "infection", name)
-    if path is None:
-        raise SystemExit(f"{split}: no infection mask for image {name}")
-    return float((_read_2d(path) > 0).mean() * 100)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("results", type=Path)
@@ -37,7 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     prot = res["protocols"]
     binary = {r["name"]: r["dice"] for r in prot["binary"]["infection"]["per_image"]}
     published = {r["name"]: r["mean_dice"] for r in prot["published"]["infection"]["per_image"]}
-    rows = sorted((lesion_percent(split, n), binary[n], published[n], n) for n in binary)
+    from covidseg.evaluation import load_ground_truth
+
+    area = {g.name: float(g.masks["infection"].mean() * 100) for g in load_ground_truth(split)}
+    missing = sorted(set(binary) - set(area))
+    if missing:
+        raise SystemExit(f"{split}: no infection mask for image(s) {missing}")
+    rows = sorted((area[n], binary[n], published[n], n) for n in binary)
     print("| lesion area (% of image) | slices | binary Dice | published Dice |")
     print("|---|---|---|---|")
     for chunk in np.array_split(np.arange(len(rows)), args.groups):

@@ -7,8 +7,8 @@ The validation slices named in ``split.json`` (held out of training by ``covidse
 are linked into a temporary split folder and every model is evaluated there with
 :func:`covidseg.evaluation.evaluate` under both protocols. A model whose own run folder
 holds a ``split.json`` with different validation slices is refused: it may have trained on
-them. The test split is never read here. ``--tta`` adds each model with mirror test-time augmentation; ``--out FILE`` keeps the numbers
-as JSON.
+them. The test split is never read here. ``--tta`` adds each model with mirror test-time
+augmentation; ``--out FILE`` keeps the numbers as JSON.
 """
 
 from __future__ import annotations
@@ -47,10 +47,6 @@ def link_view(train: Path, names: list[str], dest: Path) -> Path:
     return dest
 
 
-def thr_of(model: Path) -> float:
-    return float(json.loads((model / "config.json").read_text())["metadata"].get("threshold", 0.5))
-
-
 def check_split(model: Path, names: list[str]) -> None:
     own = model.parent / "split.json"
     if own.is_file() and sorted(val_names(own)) != sorted(names):
@@ -76,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         view = link_view(args.train, names, Path(tmp) / "val")
         for m in args.models:
             for tta in (False, True) if args.tta else (False,):
-                res = evaluate(view, model=m, tta=tta).to_dict()["protocols"]
-                row = {"model": str(m) + (" +TTA" if tta else ""), "threshold": thr_of(m)}
+                result = evaluate(view, model=m, tta=tta)
+                res = result.to_dict()["protocols"]
+                row = {"model": str(m) + (" +TTA" if tta else ""), "threshold": result.threshold}
                 for proto, target, key in COLUMNS:
                     row[f"{proto}.{target}.{key}"] = res[proto].get(target, {}).get("mean", {}).get(key, float("nan"))
                 rows.append(row)

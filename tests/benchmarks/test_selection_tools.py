@@ -73,11 +73,13 @@ def test_by_lesion_size_groups_slices_by_area(tmp_path, capsys):
 
     split = tmp_path / "test"
     (split / "infection").mkdir(parents=True)
+    (split / "images").mkdir()
     areas = {"a": 2, "b": 10, "c": 30, "d": 40}  # lesion rows of a 100x100 mask = percent of the image
     for name, rows in areas.items():
         m = np.zeros((100, 100), np.uint8)
         m[:rows] = 255
         Image.fromarray(m).save(split / "infection" / f"{name}.png")
+        Image.fromarray(np.full((100, 100), 90, np.uint8)).save(split / "images" / f"{name}.png")
     dice = {"a": 0.2, "b": 0.4, "c": 0.8, "d": 1.0}
     prot = {"binary": {"infection": {"per_image": [{"name": n, "dice": d} for n, d in dice.items()]}},
             "published": {"infection": {"per_image": [{"name": n, "mean_dice": d / 2} for n, d in dice.items()]}}}
