@@ -57,6 +57,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     o.add_argument("--ds-weights", default=None, metavar="W0,W1,..", help="deep-supervision weights, main output first")
     o.add_argument("--amp", choices=AMP_MODES, default=None, help="mixed precision: auto = float16 on CUDA only [auto]")
     o.add_argument("--val-count", type=int, default=None, help="training slices held out for validation [10]")
+    o.add_argument("--folds", type=int, default=None,
+                   help="k-fold cross-validation: validate on fold --fold of k (replaces --val-count) [0: off]")
+    o.add_argument("--fold", type=int, default=None, help="which fold (0..k-1) is this run's validation [0]")
+    o.add_argument("--folds-file", metavar="JSON", default=None,
+                   help="fixed folds (e.g. configs/folds.json); default: made from the slice names with --folds-seed")
+    o.add_argument("--folds-seed", type=int, default=None, help="seed of the folds, independent of --seed [0]")
     o.add_argument("--train-count", type=int, default=None,
                    help="train on a seeded subset of this many of the non-validation slices, 0 = all (learning "
                         "curves; the validation slices do not change) [0]")
@@ -88,7 +94,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
 
     keys = ["task", "data", "out", "seed", "device", "threads", "num_workers", "model", "base_channels", "depth",
             "input_size", "epochs", "batch_size", "steps_per_epoch", "lr", "weight_decay", "schedule", "warmup_epochs",
-            "grad_clip", "loss_dice", "loss_ce", "amp", "val_count", "train_count", "val_every", "unlabeled", "pseudo_epochs",
+            "grad_clip", "loss_dice", "loss_ce", "amp", "val_count", "folds", "fold", "folds_file", "folds_seed", "train_count", "val_every", "unlabeled", "pseudo_epochs",
             "pseudo_weight", "pseudo_per_epoch", "attention", "aspp", "multiscale", "deep_supervision",
             "channels_last", "export", "checkpoint"]
     out = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}

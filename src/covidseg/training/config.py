@@ -35,6 +35,12 @@ class TrainConfig:
     # data
     input_size: int = 352
     val_count: int = 10
+    # k-fold cross-validation (folds > 0): validation = fold ``fold`` of the labelled slices,
+    # val_count is then unused; folds from folds_file, or made from the names with folds_seed
+    folds: int = 0
+    fold: int = 0
+    folds_seed: int = 0
+    folds_file: str = ""
     train_count: int = 0  # 0: every non-validation slice; N: a seeded subset of N (learning curves)
     num_workers: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -93,10 +99,17 @@ class TrainConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 bad(name, "must be a positive integer")
-        for name in ("val_count", "train_count", "num_workers", "steps_per_epoch", "threads", "pseudo_epochs", "pseudo_per_epoch", "seed"):
+        for name in ("val_count", "train_count", "num_workers", "steps_per_epoch", "threads", "pseudo_epochs",
+                     "pseudo_per_epoch", "seed", "folds", "fold", "folds_seed"):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 bad(name, "must be a non-negative integer")
+        if self.folds == 1:
+            bad("folds", "must be 0 (no cross-validation) or >= 2")
+        if self.folds and self.fold >= self.folds:
+            bad("fold", f"must be in 0..{self.folds - 1} for {self.folds} folds")
+        if self.folds_file and not self.folds:
+            bad("folds_file", "needs folds > 0 (--folds)")
         if self.input_size % 2 ** self.depth:
             bad("input_size", f"must be a multiple of 2**depth = {2 ** self.depth}")
         for name in ("lr", "weight_decay", "warmup_epochs", "min_lr", "grad_clip", "loss_dice", "loss_ce", "pseudo_weight"):

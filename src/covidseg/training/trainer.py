@@ -50,6 +50,7 @@ from covidseg.data import (
     split_train_val,
     targets_for,
 )
+from covidseg.data.folds import fold_indices
 from covidseg.errors import ConfigError, FileMissingError
 from covidseg.training.checkpoint import (
     atomic_torch_save,
@@ -198,11 +199,17 @@ class Trainer:
 
         # Data: labelled slices, seeded split, optional pseudo-labelled slices.
         samples = load_folder(cfg.data, cfg.task)
-        if len(samples) <= cfg.val_count:
+        if cfg.folds:
+            if len(samples) < cfg.folds:
+                raise ConfigError(f"folds: {cfg.folds} folds need at least {cfg.folds} slices ({len(samples)} in {cfg.data})")
+            tr_idx, va_idx = fold_indices([s.name for s in samples], cfg.folds, cfg.fold, seed=cfg.folds_seed,
+                                          folds_file=cfg.folds_file or None)
+        elif len(samples) <= cfg.val_count:
             raise ConfigError(f"val_count: {cfg.val_count} validation slices leave none to train on "
                               f"({len(samples)} in {cfg.data})")
+        else:
+            tr_idx, va_idx = split_train_val(len(samples), cfg.val_count, cfg.seed)
         self.data_sha256 = data_checksum(samples, cfg.data)
-        tr_idx, va_idx = split_train_val(len(samples), cfg.val_count, cfg.seed)
         if cfg.train_count:
             if cfg.train_count > len(tr_idx):
                 raise ConfigError(f"train_count: {cfg.train_count} exceeds the {len(tr_idx)} non-validation slices "
@@ -336,7 +343,8 @@ class Trainer:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         (self.run_dir / "checkpoints").mkdir(exist_ok=True)
         atomic_write_text(self.run_dir / "config.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
-        atomic_write_text(self.run_dir / "split.json", json.dumps({"seed": cfg.seed, **self.split}, indent=2) + "\n")
+        fold = {"folds": cfg.folds, "fold": cfg.fold, "folds_seed": cfg.folds_seed} if cfg.folds else {}
+        atomic_write_text(self.run_dir / "split.json", json.dumps({"seed": cfg.seed, **fold, **self.split}, indent=2) + "\n")
         run_path = self.run_dir / "run.json"
         info = json.loads(run_path.read_text()) if run_path.is_file() else {}
         info.setdefault("started", time.strftime("%Y-%m-%dT%H:%M:%S%z"))
@@ -598,6 +606,9 @@ class Trainer:
             "code_version": code_version(),
             "model": self.cfg.model,
             "run": self.run_dir.name,
+            # which slices the threshold was chosen on (out-of-fold evaluation needs them)
+            "validation": {"folds": self.cfg.folds, "fold": self.cfg.fold, "folds_seed": self.cfg.folds_seed,
+                           "names": list(self.split["val"])},
         }
         folder = self.run_dir / "model"
         self.net.eval()
