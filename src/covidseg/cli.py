@@ -20,6 +20,7 @@ from covidseg.errors import CovidsegError
 COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("covidseg.inference.cli", "segment lung and lesions in CT images/volumes and measure them"),
     "train": ("covidseg.training.cli", "train MA-UNet / U-Net on a COVID-SemiSeg-style folder"),
+    "pseudolabel": ("covidseg.training.pseudolabel", "label unlabeled slices with teacher models (self-training)"),
     "evaluate": ("covidseg.evaluation.cli", "evaluate a model or predicted masks (binary and published protocols)"),
     "gui": ("covidseg.gui.cli", "open the desktop application"),
     "bench": ("covidseg.bench", "time the inference pipeline on this machine"),

@@ -32,13 +32,17 @@ class AugmentConfig:
     noise: float = 0.2  # probability of Gaussian noise (std up to noise_std)
     noise_std: float = 0.02
     blur: float = 0.15  # probability of a Gaussian blur (sigma 0.25-1 px)
+    # probability that labelled lesions of another slice are pasted into this slice's lung
+    # (data/copy_paste.py; needs lung labels: task "all"); applied before the transforms above
+    copy_paste: float = 0.0
 
     def __post_init__(self):
         for name, value in asdict(self).items():
             if name == "enabled":
                 continue
             if not isinstance(value, (int, float)) or value < 0 or (
-                name in ("flip_lr", "flip_ud", "affine", "elastic", "gamma", "intensity", "noise", "blur") and value > 1
+                name in ("flip_lr", "flip_ud", "affine", "elastic", "gamma", "intensity", "noise", "blur", "copy_paste")
+                and value > 1
             ):
                 raise ValueError(f"augment.{name} must be a probability/non-negative number, got {value!r}")
 

@@ -15,8 +15,11 @@ from PIL import Image
 from covidseg.data.augment import AugmentConfig, SliceAugment
 from covidseg.data.folder import Sample
 
-# Supervision kinds of a sample: full task label, or infection-only (machine pseudo-labels).
-FULL, INFECTION_ONLY = 0, 1
+# Supervision kinds of a sample: full task label, infection-only (the benchmark's machine
+# pseudo-labels), or a teacher's full task label map in which IGNORE marks the pixels the
+# teacher was not confident about (left out of the loss).
+FULL, INFECTION_ONLY, TEACHER = 0, 1, 2
+IGNORE = 255
 
 
 def resize_image(image: np.ndarray, size: int) -> np.ndarray:
@@ -52,6 +55,7 @@ class SliceDataset(torch.utils.data.Dataset):
         seed: int = 0,
         kind: int = FULL,
         weight: float = 1.0,
+        task: str | None = None,
     ):
         if not samples:
             raise ValueError("SliceDataset needs at least one sample")
@@ -65,6 +69,13 @@ class SliceDataset(torch.utils.data.Dataset):
         self.weights = np.full(len(samples), weight, np.float32)
         self.seed = int(seed)
         self.augment = SliceAugment(augment, self.size) if augment is not None and augment.enabled else None
+        # copy-paste needs the task's lung/lesion label values (task "all")
+        on = augment is not None and augment.enabled and augment.copy_paste > 0
+        if on and task != "all":
+            raise ValueError(f"augment.copy_paste needs task 'all' (lung and lesion labels), got task {task!r}")
+        self.copy_paste = float(augment.copy_paste) if on else 0.0
+        self.task = task
+        self._donors = None
 
     @classmethod
     def concat(cls, parts: list["SliceDataset"]) -> "SliceDataset":
@@ -77,7 +88,18 @@ class SliceDataset(torch.utils.data.Dataset):
         out.weights = np.concatenate([p.weights for p in parts])
         out.seed = parts[0].seed
         out.augment = parts[0].augment
+        out.copy_paste, out.task, out._donors = parts[0].copy_paste, parts[0].task, None
         return out
+
+    def donors(self) -> list:
+        """Lesion donors for copy-paste: the radiologist-labelled (FULL) slices with lesions."""
+        if self._donors is None:
+            from covidseg.data.copy_paste import make_donor
+
+            found = [(i, make_donor(self.images[i], self.labels[i], self.task)) for i in range(len(self))
+                     if self.kinds[i] == FULL]
+            self._donors = [(i, d) for i, d in found if d is not None]
+        return self._donors
 
     def __len__(self) -> int:
         return len(self.names)
@@ -89,11 +111,25 @@ class SliceDataset(torch.utils.data.Dataset):
         index, epoch = key if isinstance(key, tuple) else (key, 0)
         image = self.images[index][None].astype(np.float32) / 255.0
         label = self.labels[index][None].astype(np.float32)
+        if self.copy_paste and self.kinds[index] != INFECTION_ONLY:
+            image, label = self._paste(index, epoch, image, label)
         if self.augment is not None:
             img, lab = self.augment(image, label, self.sample_seed(index, epoch))
         else:
             img, lab = torch.from_numpy(image), torch.from_numpy(label)
         return img, lab, int(self.kinds[index]), float(self.weights[index])
+
+    def _paste(self, index: int, epoch: int, image: np.ndarray, label: np.ndarray):
+        from covidseg.data.copy_paste import paste
+
+        rng = np.random.default_rng([self.seed, epoch, index, 11])  # its own stream: other transforms unchanged
+        if rng.random() >= self.copy_paste:
+            return image, label
+        donors = [d for i, d in self.donors() if i != index]
+        if not donors:
+            return image, label
+        img, lab = paste(image[0], label[0].astype(np.uint8), donors[rng.integers(len(donors))], rng, self.task)
+        return img[None], lab[None].astype(np.float32)
 
 
 def split_train_val(n: int, val_count: int, seed: int) -> tuple[list[int], list[int]]:

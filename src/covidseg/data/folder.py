@@ -127,11 +127,14 @@ def check_layout(folder: Path, task: str) -> None:
             raise FileMissingError(f"task {task!r} needs a {' or '.join(o + '/' for o in options)} mask folder", folder)
 
 
-def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: str | None = None) -> list[Sample]:
+def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: str | None = None,
+                pseudo_map: bool = False) -> list[Sample]:
     """All samples of a split folder with the task's label map.
 
     ``labeled=False`` reads images only; ``pseudo="pseudo-infection"`` reads the machine
     labels of an ``unlabeled/`` folder as the infection mask (label map of task ``lesion``).
+    ``pseudo_map=True`` reads the ``pseudo`` files as the task's own label map, values
+    0..n-1 plus 255 for pixels to ignore (what ``covidseg pseudolabel`` writes).
     """
     folder = Path(folder)
     if labeled and pseudo is None:
@@ -170,8 +173,26 @@ def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: 
             for kind, m in masks.items():
                 if m.shape != image.shape:
                     raise InputError(f"{kind} mask shape {m.shape} differs from image shape {image.shape}", files[-1])
-            samples.append(Sample(stem, image, _make_label(task, masks, pseudo) if labeled else None, files))
+            if pseudo and pseudo_map and labeled:
+                label = _label_map(masks[pseudo], task, files[-1])
+            else:
+                label = _make_label(task, masks, pseudo) if labeled else None
+            samples.append(Sample(stem, image, label, files))
     return samples
+
+
+def _label_map(values: np.ndarray, task: str, path: Path) -> np.ndarray:
+    """A stored task label map (teacher pseudo-labels): values must be label indices or 255."""
+    from covidseg.data.dataset import IGNORE
+
+    if values.ndim != 2:
+        raise InputError(f"a label map must be a single-channel image, got shape {values.shape}", path)
+    allowed = set(range(len(get_task(task).labels))) | {IGNORE}
+    found = set(np.unique(values).tolist())
+    if not found <= allowed:
+        raise InputError(f"label values {sorted(found - allowed)[:8]} are not labels of task {task!r} "
+                         f"(allowed: 0..{len(get_task(task).labels) - 1} and {IGNORE} = ignore)", path)
+    return values.astype(np.uint8)
 
 
 def _make_label(task: str, masks: dict[str, np.ndarray], pseudo: str | None) -> np.ndarray | None:

@@ -74,6 +74,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--unlabeled", metavar="DIR", default=None, help="folder with images/ + pseudo-infection/ (machine labels)")
     s.add_argument("--pseudo-epochs", type=int, default=None, help="first N epochs also use pseudo-labels, then fine-tune [0]")
     s.add_argument("--pseudo-weight", type=float, default=None, help="loss weight of pseudo-labelled slices [0.5]")
+    s.add_argument("--pseudo-kind", choices=("infection", "teacher"), default=None,
+                   help="infection: binary machine lesion masks (Inf-Net's); teacher: label maps of this task "
+                        "written by covidseg pseudolabel (255 = ignored pixel) [infection]")
+    s.add_argument("--pseudo-folder", default=None, metavar="NAME",
+                   help="subfolder of --unlabeled holding the pseudo-labels [pseudo-infection]")
     s.add_argument("--pseudo-per-epoch", type=int, default=None, help="pseudo-labelled slices drawn per epoch, 0 = all [200]")
     for name, help_text in BOOL_SWITCHES.items():
         flag = name.replace("_", "-")
@@ -95,7 +100,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
     keys = ["task", "data", "out", "seed", "device", "threads", "num_workers", "model", "base_channels", "depth",
             "input_size", "epochs", "batch_size", "steps_per_epoch", "lr", "weight_decay", "schedule", "warmup_epochs",
             "grad_clip", "loss_dice", "loss_ce", "amp", "val_count", "folds", "fold", "folds_file", "folds_seed", "train_count", "val_every", "unlabeled", "pseudo_epochs",
-            "pseudo_weight", "pseudo_per_epoch", "attention", "aspp", "multiscale", "deep_supervision",
+            "pseudo_weight", "pseudo_per_epoch", "pseudo_kind", "pseudo_folder", "attention", "aspp", "multiscale", "deep_supervision",
             "channels_last", "export", "checkpoint"]
     out = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if getattr(args, "augment", None) is not None:

@@ -15,6 +15,7 @@ MODELS = ("maunet", "unet")
 SCHEDULES = ("poly", "cosine", "constant")
 CHECKPOINTS = ("best", "last")
 AMP_MODES = ("auto", "on", "off")
+PSEUDO_KINDS = ("infection", "teacher")
 
 
 @dataclass
@@ -62,6 +63,10 @@ class TrainConfig:
     # semi-supervised (pseudo-labels of unlabeled/, weighted, then fine-tuning on radiologist labels)
     unlabeled: str | None = None
     pseudo_folder: str = "pseudo-infection"
+    # "infection": binary machine lesion masks (the benchmark's Inf-Net labels, supervise
+    # p(infection) only); "teacher": label maps of this task from `covidseg pseudolabel`
+    # (own teacher; 255 = unsure pixel, left out of the loss)
+    pseudo_kind: str = "infection"
     pseudo_weight: float = 0.5
     pseudo_epochs: int = 0  # first N epochs use pseudo-labels; the rest fine-tune on labels only
     pseudo_per_epoch: int = 200  # pseudo-labelled slices drawn per epoch (0: all)
@@ -126,7 +131,9 @@ class TrainConfig:
             bad("ds_weights", "must be a non-empty list of non-negative numbers")
         if not isinstance(self.model_options, dict):
             bad("model_options", "must be a mapping")
-        if self.unlabeled and self.task == "lung":
+        if self.pseudo_kind not in PSEUDO_KINDS:
+            bad("pseudo_kind", f"must be one of {PSEUDO_KINDS}")
+        if self.unlabeled and self.task == "lung" and self.pseudo_kind == "infection":
             bad("unlabeled", "pseudo-labels only mark infection; semi-supervised training is not available for task 'lung'")
         if self.pseudo_epochs and not self.unlabeled:
             bad("pseudo_epochs", "needs an unlabeled folder (--unlabeled)")

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from covidseg.data.dataset import INFECTION_ONLY
+from covidseg.data.dataset import IGNORE, INFECTION_ONLY, TEACHER
 from covidseg.data.tasks import INFECTION_VALUES, get_task
 
 
@@ -23,9 +23,10 @@ class SegLoss(nn.Module):
     - ``outputs``: logits (B, C, H, W) or the deep-supervision list ``[main, aux_1, ...]``;
     - ``label``: (B, 1, H, W) label values of the task; auxiliary targets are the label
       downsampled with nearest neighbour;
-    - ``kind``: per sample, FULL or INFECTION_ONLY (machine labels that only mark infection:
+    - ``kind``: per sample, FULL, INFECTION_ONLY (machine labels that only mark infection:
       for softmax tasks their loss is on p(infection) = sum of the infection classes' softmax,
-      so no lung / lesion-type supervision is invented);
+      so no lung / lesion-type supervision is invented) or TEACHER (a teacher's task label
+      map whose IGNORE pixels, where it was unsure, add nothing to Dice or cross-entropy);
     - ``weight``: per-sample weight (e.g. 0.5 for pseudo-labels).
 
     Dice is MONAI's ``DiceLoss`` over the batch (``batch=True``: stable for slices without a
@@ -71,7 +72,12 @@ class SegLoss(nn.Module):
                     continue
                 sel = torch.as_tensor(idx, device=out.device)
                 o, t = out.index_select(0, sel), target.index_select(0, sel)
-                term = self._infection_only(o, t) if (g_kind == INFECTION_ONLY and not self.sigmoid) else self._full(o, t)
+                if g_kind == TEACHER:
+                    term = self._masked(o, t)
+                elif g_kind == INFECTION_ONLY and not self.sigmoid:
+                    term = self._infection_only(o, t)
+                else:
+                    term = self._full(o, t)
                 total = total + w_ds * g_w * (len(idx) / b) * term
         return total
 
@@ -102,4 +108,35 @@ class SegLoss(nn.Module):
             loss = loss + self.w_dice * self.dice_prob(log_p.exp(), y)
         if self.w_ce:
             loss = loss + self.w_ce * -(y * log_p + (1 - y) * log_q).mean()
+        return loss
+
+    def _masked(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Dice + cross-entropy over the pixels a teacher labelled (target != IGNORE); the same
+        batch Dice as MONAI's (smooth 1e-5, background left out for softmax tasks)."""
+        valid = target != IGNORE
+        loss = logits.new_zeros(())
+        if not bool(valid.any()):
+            return loss + logits.sum() * 0.0  # keeps the graph (DDP needs every parameter used)
+        v = valid.float()
+        t = torch.where(valid, target, torch.zeros_like(target))
+        eps = 1e-5
+        if self.sigmoid:
+            p = torch.sigmoid(logits)
+            if self.w_dice:
+                inter, denom = (p * t * v).sum(), (p * v).sum() + (t * v).sum()
+                loss = loss + self.w_dice * (1 - (2 * inter + eps) / (denom + eps))
+            if self.w_ce:
+                bce = F.binary_cross_entropy_with_logits(logits, t, reduction="none")
+                loss = loss + self.w_ce * (bce * v).sum() / v.sum()
+            return loss
+        n = logits.shape[1]
+        if self.w_dice:
+            p = torch.softmax(logits, 1)[:, 1:]
+            onehot = F.one_hot(t[:, 0].long().clamp_(0, n - 1), n).permute(0, 3, 1, 2)[:, 1:].float()
+            dims = (0, 2, 3)
+            inter = (p * onehot * v).sum(dims)
+            denom = (p * v).sum(dims) + (onehot * v).sum(dims)
+            loss = loss + self.w_dice * (1 - (2 * inter + eps) / (denom + eps)).mean()
+        if self.w_ce:
+            loss = loss + self.w_ce * F.cross_entropy(logits, target[:, 0].long(), ignore_index=IGNORE)
         return loss

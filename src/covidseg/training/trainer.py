@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from covidseg.data import (
     FULL,
     INFECTION_ONLY,
+    TEACHER,
     SliceDataset,
     data_checksum,
     derived_masks,
@@ -218,15 +219,23 @@ class Trainer:
             pick = np.random.default_rng(cfg.seed).permutation(len(tr_idx))[:cfg.train_count]
             tr_idx = [tr_idx[i] for i in sorted(pick)]
         self.split = {"train": [samples[i].name for i in tr_idx], "val": [samples[i].name for i in va_idx]}
-        train = SliceDataset([samples[i] for i in tr_idx], cfg.input_size, augment=cfg.augment, seed=cfg.seed)
+        try:
+            train = SliceDataset([samples[i] for i in tr_idx], cfg.input_size, augment=cfg.augment, seed=cfg.seed,
+                                 task=cfg.task)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         self.n_labeled = len(train)
         self.val_set = SliceDataset([samples[i] for i in va_idx], cfg.input_size, augment=None) if va_idx else None
         self.pseudo_sha256 = None
         if cfg.unlabeled and cfg.pseudo_epochs:
-            unl = load_folder(cfg.unlabeled, cfg.task, pseudo=cfg.pseudo_folder)
+            teacher = cfg.pseudo_kind == "teacher"
+            if teacher:
+                check_teacher(cfg.unlabeled, cfg.pseudo_folder, cfg.task)
+            unl = load_folder(cfg.unlabeled, cfg.task, pseudo=cfg.pseudo_folder, pseudo_map=teacher)
             self.pseudo_sha256 = data_checksum(unl, cfg.unlabeled)
-            kind = FULL if self.spec.activation == "sigmoid" else INFECTION_ONLY
-            pseudo = SliceDataset(unl, cfg.input_size, augment=cfg.augment, seed=cfg.seed + 1, kind=kind, weight=cfg.pseudo_weight)
+            kind = TEACHER if teacher else FULL if self.spec.activation == "sigmoid" else INFECTION_ONLY
+            pseudo = SliceDataset(unl, cfg.input_size, augment=cfg.augment, seed=cfg.seed + 1, kind=kind,
+                                  weight=cfg.pseudo_weight, task=cfg.task)
             self.n_pseudo = len(pseudo)
             train = SliceDataset.concat([train, pseudo])
         else:
@@ -615,6 +624,19 @@ class Trainer:
         self.net.to("cpu").save_pretrained(folder, metadata=metadata)
         self.net.to(self.device)
         return folder, threshold
+
+
+def check_teacher(folder: str | Path, labels: str, task: str) -> None:
+    """Teacher label maps must be of the student's task (their values are its label indices)."""
+    info = Path(folder) / labels / "teacher.json"
+    if not info.is_file():
+        raise FileMissingError("teacher labels need the teacher.json written by covidseg pseudolabel", info)
+    try:
+        teacher_task = json.loads(info.read_text()).get("task")
+    except (ValueError, AttributeError):
+        raise ConfigError("teacher.json is not a JSON object", info) from None
+    if teacher_task != task:
+        raise ConfigError(f"teacher labels are of task {teacher_task!r}, this run trains task {task!r}", info)
 
 
 def _pooled_dice(pred: np.ndarray, gt: np.ndarray) -> float:

@@ -1,0 +1,192 @@
+"""5-fold cross-validation of a training recipe on COVID-SemiSeg ``train/``: train, out-of-fold score.
+
+    python benchmarks/cv.py train configs/cv/all-e120.yaml --out runs/cv/all-e120 --parallel 2
+    python benchmarks/cv.py oof runs/cv/all-e120 [--tta] [--save benchmarks/results/cv/all-e120.json]
+    python benchmarks/cv.py table benchmarks/results/cv/*.json
+
+``train`` runs ``covidseg train --folds 5 --fold K`` for every fold into ``OUT/foldK`` with the
+committed ``configs/folds.json`` (an unfinished fold is continued with ``--resume``, a finished
+one skipped), ``--parallel`` folds at a time, one torch thread each; other flags
+(e.g. ``--epochs 300``) are passed to every ``covidseg train``.
+
+``oof`` scores every slice with the one model that did not train on it (its fold's model)
+through :func:`covidseg.evaluation.evaluate`, so the numbers are what that function reports on
+the test split (binary and published protocols), and sweeps the infection threshold on the
+pooled out-of-fold probability maps: the operating threshold of a recipe is chosen there, never
+on ``test/``. Numbers: mean ± sd over the 5 fold means, and the mean over all 50 slices.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from select_on_val import link_view  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN = ROOT.parent / "shared" / "data" / "covid-semiseg" / "train"
+FOLDS = ROOT / "configs" / "folds.json"
+THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)
+# (protocol, target, metric) columns of the recipe table
+COLUMNS = [("published", "infection", "mean_dice"), ("binary", "infection", "dice"), ("binary", "ggo", "dice"),
+           ("binary", "consolidation", "dice"), ("binary", "lung", "dice")]
+
+
+def fold_done(run: Path) -> bool:
+    return (run / "model" / "model.safetensors").is_file()
+
+
+def train(args) -> int:
+    folds = json.loads(args.folds_file.read_text())["folds"]
+    todo = [k for k in range(len(folds)) if not fold_done(args.out / f"fold{k}")]
+    if args.only is not None:
+        todo = [k for k in todo if k in args.only]
+    running: list[tuple[int, subprocess.Popen]] = []
+    failed = []
+    while todo or running:
+        while todo and len(running) < args.parallel:
+            k = todo.pop(0)
+            run = args.out / f"fold{k}"
+            if (run / "checkpoints" / "last.pt").is_file() or (run / "checkpoints" / "last.prev.pt").is_file():
+                cmd = ["covidseg", "train", "--resume", str(run)]
+            else:
+                cmd = ["covidseg", "train", "--config", str(args.config), "--folds", str(len(folds)), "--fold", str(k),
+                       "--folds-file", str(args.folds_file), "--data", str(args.data), "--out", str(run)]
+                if args.unlabeled:
+                    cmd += ["--unlabeled", str(args.unlabeled)]
+            cmd += ["--threads", str(args.threads), "--quiet", *args.extra]
+            exe = Path(sys.executable).with_name("covidseg")
+            cmd[0] = str(exe) if exe.is_file() else cmd[0]
+            print(f"[{time.strftime('%H:%M:%S')}] fold {k}: {' '.join(cmd)}", flush=True)
+            running.append((k, subprocess.Popen(cmd)))
+        time.sleep(5)
+        for k, proc in list(running):
+            if proc.poll() is not None:
+                running.remove((k, proc))
+                print(f"[{time.strftime('%H:%M:%S')}] fold {k} exited {proc.returncode}", flush=True)
+                if proc.returncode != 0:
+                    failed.append(k)
+    return 1 if failed else 0
+
+
+def fold_models(root: Path) -> list[Path]:
+    models = sorted((p / "model" for p in root.glob("fold*") if fold_done(p)), key=lambda p: p.parent.name)
+    if not models:
+        sys.exit(f"{root}: no finished fold (foldK/model)")
+    return models
+
+
+def _dice(pred: np.ndarray, gt: np.ndarray) -> float:
+    s = pred.sum() + gt.sum()
+    return 1.0 if s == 0 else float(2 * np.logical_and(pred, gt).sum() / s)
+
+
+def oof(args) -> int:
+    from covidseg.evaluation import evaluate, load_ground_truth
+    from covidseg.evaluation.evaluate import predict_probabilities
+    from covidseg.models import load_pretrained
+
+    per_fold, slices, sweep = [], {}, {float(t): [] for t in THRESHOLDS}
+    seen: set[str] = set()
+    for model_dir in fold_models(args.root):
+        meta = json.loads((model_dir / "config.json").read_text()).get("metadata", {})
+        names = (meta.get("validation") or {}).get("names")
+        if not names:
+            sys.exit(f"{model_dir}: the model does not record its validation slices (train it with --folds)")
+        if seen & set(names):
+            sys.exit(f"{model_dir}: validation slices overlap another fold's: {sorted(seen & set(names))}")
+        seen |= set(names)
+        with tempfile.TemporaryDirectory() as tmp:
+            view = link_view(args.train, names, Path(tmp) / "val")
+            result = evaluate(view, model=model_dir, tta=args.tta, threshold=args.threshold)
+            prot = result.to_dict()["protocols"]
+            row = {"fold": model_dir.parent.name, "threshold": result.threshold, "n": len(names)}
+            for p, t, k in COLUMNS:
+                row[f"{p}.{t}.{k}"] = prot[p].get(t, {}).get("mean", {}).get(k)
+                for r in prot[p].get(t, {}).get("per_image", []):
+                    slices.setdefault(r["name"], {})[f"{p}.{t}.{k}"] = r.get(k)
+            per_fold.append(row)
+            # the threshold sweep on the raw infection map (the same map for every threshold)
+            net = load_pretrained(model_dir)
+            net.eval()
+            for gt in load_ground_truth(view):
+                p = predict_probabilities(net, gt.image, tta=args.tta)["infection"]
+                for t in THRESHOLDS:
+                    sweep[float(t)].append(_dice(p > t, gt.masks["infection"]))
+    summary = {}
+    for p, t, k in COLUMNS:
+        key = f"{p}.{t}.{k}"
+        folds = [r[key] for r in per_fold if r[key] is not None]
+        pooled = [s[key] for s in slices.values() if s.get(key) is not None]
+        if folds:
+            summary[key] = {"fold_mean": float(np.mean(folds)), "fold_sd": float(np.std(folds, ddof=1)) if len(folds) > 1 else 0.0,
+                            "slice_mean": float(np.mean(pooled)), "n_slices": len(pooled)}
+    curve = {t: float(np.mean(v)) for t, v in sweep.items()}
+    best = max(curve, key=curve.get)
+    doc = {"root": str(args.root), "tta": args.tta, "n_folds": len(per_fold), "n_slices": len(slices),
+           "summary": summary, "per_fold": per_fold, "per_slice": slices,
+           "threshold_sweep": {"infection_dice_by_threshold": curve, "best": best, "best_dice": curve[best]}}
+    print(f"{args.root}{' +TTA' if args.tta else ''}: {len(per_fold)} folds, {len(slices)} out-of-fold slices")
+    for key, s in summary.items():
+        print(f"  {key:32s} {s['fold_mean']:.3f} ± {s['fold_sd']:.3f} (folds)   {s['slice_mean']:.3f} (all slices)")
+    print(f"  infection threshold sweep (raw map): best {best:.2f} -> Dice {curve[best]:.3f}")
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(json.dumps(doc, indent=1) + "\n")
+    return 0
+
+
+def table(args) -> int:
+    print("| recipe | " + " | ".join(f"{t} {'published' if p == 'published' else 'binary'} Dice" for p, t, _ in COLUMNS)
+          + " | best thr |")
+    print("|---" * (len(COLUMNS) + 2) + "|")
+    for f in args.files:
+        doc = json.loads(f.read_text())
+        cells = []
+        for p, t, k in COLUMNS:
+            s = doc["summary"].get(f"{p}.{t}.{k}")
+            cells.append("-" if s is None else f"{s['fold_mean']:.3f} ± {s['fold_sd']:.3f}")
+        sweep = doc.get("threshold_sweep", {})
+        name = Path(doc["root"]).name + (" +TTA" if doc.get("tta") else "")
+        print(f"| {name} | " + " | ".join(cells) + f" | {sweep.get('best', math.nan):.2f} |")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    t = sub.add_parser("train", help="train every fold of a recipe")
+    t.add_argument("config", type=Path)
+    t.add_argument("--out", type=Path, required=True)
+    t.add_argument("--data", type=Path, default=TRAIN)
+    t.add_argument("--unlabeled", type=Path, default=None)
+    t.add_argument("--folds-file", type=Path, default=FOLDS)
+    t.add_argument("--parallel", type=int, default=1)
+    t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--only", type=int, nargs="*", default=None, help="fold numbers to run")
+    o = sub.add_parser("oof", help="out-of-fold scores of a trained recipe")
+    o.add_argument("root", type=Path)
+    o.add_argument("--train", type=Path, default=TRAIN)
+    o.add_argument("--tta", action="store_true")
+    o.add_argument("--threshold", type=float, default=None, help="override the folds' thresholds")
+    o.add_argument("--save", type=Path, default=None)
+    tb = sub.add_parser("table", help="markdown table of saved out-of-fold results")
+    tb.add_argument("files", type=Path, nargs="+")
+    args, extra = ap.parse_known_args(argv)  # train: unknown flags go to every covidseg train
+    if extra and args.cmd != "train":
+        ap.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = [a for a in extra if a != "--"]
+    return {"train": train, "oof": oof, "table": table}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,202 @@
+"""Own-teacher pseudo-labels for self-training (Noisy Student) on unlabeled slices.
+
+    covidseg pseudolabel --model runs/cv/all-e120/fold*/model --data DATA/unlabeled \
+        --out runs/teacher-all --tta --min-confidence 0.7
+    covidseg train ... --unlabeled runs/teacher-all --pseudo-kind teacher --pseudo-folder teacher
+
+The teachers (one or more models of one task, e.g. the cross-validation fold models) each
+predict every slice the way training sees it (the slice resized to the model's input size),
+optionally with the mirror image too; their class probabilities are averaged. The label map
+is the arg-max class, except where the averaged top probability is below ``min_confidence``:
+those pixels are written as 255 and the student's loss leaves them out. The output is a
+split folder: ``images/`` (links to the source slices) and ``teacher/`` (one PNG label map per
+slice + ``teacher.json`` with the teachers' identities, the settings and the share of ignored
+pixels), so training reads it like any other unlabeled folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from covidseg.data import IGNORE, get_task, list_images, resize_image
+from covidseg.data.folder import _read_2d, _stem
+from covidseg.errors import ConfigError, InputError, ModelError
+
+LABEL_FOLDER = "teacher"
+
+
+@dataclass
+class PseudoLabelConfig:
+    tta: bool = True  # average with the left-right mirrored slice
+    min_confidence: float = 0.7  # averaged top-class probability below this → IGNORE
+    device: str = "cpu"
+    batch_size: int = 8
+
+    def __post_init__(self):
+        if not 0.0 <= float(self.min_confidence) < 1.0:
+            raise ValueError(f"min_confidence must be in [0, 1), got {self.min_confidence!r}")
+        if not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+
+
+def class_probabilities(models: list, image: np.ndarray, tta: bool = True, device: str = "cpu") -> np.ndarray:
+    """Averaged class probabilities (C, H, W) at the image's size; for a sigmoid task the two
+    classes (background, foreground). Every model sees the image at its own input size."""
+    import torch
+    import torch.nn.functional as F
+
+    total = None
+    n = 0
+    with torch.no_grad():
+        for model in models:
+            meta = model.metadata
+            x = torch.from_numpy(resize_image(image, int(meta["input_size"])).astype(np.float32) / 255.0)[None, None]
+            x = x.to(device)
+            views = [x, x.flip(-1)] if tta else [x]
+            for i, v in enumerate(views):
+                logits = model(v).float()
+                if i == 1:
+                    logits = logits.flip(-1)
+                logits = F.interpolate(logits, size=image.shape, mode="bilinear", align_corners=False)
+                if meta.get("activation") == "sigmoid":
+                    p1 = torch.sigmoid(logits)
+                    p = torch.cat([1 - p1, p1], 1)
+                else:
+                    p = torch.softmax(logits, 1)
+                total = p if total is None else total + p
+                n += 1
+    return (total / n)[0].cpu().numpy()
+
+
+def label_map(probs: np.ndarray, min_confidence: float) -> np.ndarray:
+    """Arg-max labels (uint8), IGNORE where the top probability is below ``min_confidence``."""
+    label = probs.argmax(0).astype(np.uint8)
+    label[probs.max(0) < min_confidence] = IGNORE
+    return label
+
+
+def _load_teachers(model_dirs: list[str | Path], device: str) -> tuple[list, str]:
+    from covidseg.models import load_pretrained
+
+    if not model_dirs:
+        raise ConfigError("pseudolabel: at least one teacher model is needed (--model)")
+    models, tasks = [], set()
+    for d in model_dirs:
+        d = Path(d)
+        if not (d / "model.safetensors").is_file() and (d / "model" / "model.safetensors").is_file():
+            d = d / "model"  # a training run folder
+        m = load_pretrained(d, device=device)
+        m.eval()
+        meta = m.metadata or {}
+        if "task" not in meta or "input_size" not in meta:
+            raise ModelError("model metadata lacks 'task'/'input_size' (was it exported by covidseg train?)", d)
+        m.source_dir = d
+        tasks.add(meta["task"])
+        models.append(m)
+    if len(tasks) != 1:
+        raise ConfigError(f"pseudolabel: the teachers must share one task, got {sorted(tasks)}")
+    return models, tasks.pop()
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.symlink(src.resolve(), dst)
+    except OSError:  # file systems without symlinks
+        shutil.copy2(src, dst)
+
+
+def pseudolabel(model_dirs: list[str | Path], data: str | Path, out: str | Path,
+                config: PseudoLabelConfig | None = None, progress=None) -> dict:
+    """Label every slice of ``data/images`` with the teachers; write the split folder ``out``
+    (built beside it and renamed into place, so a cut-short run leaves no half folder).
+    Returns the teacher.json document."""
+    from PIL import Image
+
+    from covidseg.models.pretrained import sha256_file
+
+    cfg = config or PseudoLabelConfig()
+    data, out = Path(data), Path(out)
+    if out.exists():
+        raise ConfigError("pseudolabel: the output folder exists already; choose another --out", out)
+    models, task = _load_teachers(model_dirs, cfg.device)
+    files = list_images(data)
+    if any(f.name.lower().endswith((".nii", ".nii.gz")) for f in files):
+        raise InputError("pseudolabel reads 2-D slices (.jpg/.png); NIfTI volumes are not supported here", data)
+    tmp = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    (tmp / "images").mkdir(parents=True)
+    (tmp / LABEL_FOLDER).mkdir()
+    t0 = time.perf_counter()
+    ignored = labelled = 0
+    counts = np.zeros(len(get_task(task).labels), np.int64)
+    try:
+        for i, f in enumerate(files):
+            image = _read_2d(f)
+            if image.ndim != 2:
+                raise InputError(f"expected a grayscale slice, got shape {image.shape}", f)
+            if image.dtype != np.uint8:
+                raise InputError("pseudolabel reads 8-bit slices", f)
+            probs = class_probabilities(models, image, tta=cfg.tta, device=cfg.device)
+            lab = label_map(probs, cfg.min_confidence)
+            Image.fromarray(lab).save(tmp / LABEL_FOLDER / f"{_stem(f)}.png")
+            _link_or_copy(f, tmp / "images" / f.name)
+            ignored += int((lab == IGNORE).sum())
+            labelled += lab.size
+            counts += np.bincount(lab[lab != IGNORE], minlength=len(counts))[: len(counts)]
+            if progress:
+                progress(i + 1, len(files))
+        doc = {
+            "task": task,
+            "labels": list(get_task(task).labels),
+            "ignore_value": IGNORE,
+            "teachers": [{"path": str(m.source_dir), "sha256": sha256_file(m.source_dir / "model.safetensors"),
+                          "run": m.metadata.get("run"), "validation": m.metadata.get("validation")} for m in models],
+            "settings": asdict(cfg),
+            "source": str(data.resolve()),
+            "n_slices": len(files),
+            "ignored_fraction": round(ignored / max(labelled, 1), 6),
+            "class_fractions": {name: round(int(c) / max(labelled, 1), 6)
+                                for name, c in zip(get_task(task).labels, counts)},
+            "wall_time_s": round(time.perf_counter() - t0, 1),
+        }
+        (tmp / LABEL_FOLDER / "teacher.json").write_text(json.dumps(doc, indent=2) + "\n")
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return doc
+
+
+def configure(parser) -> None:
+    parser.add_argument("--model", nargs="+", required=True, metavar="DIR",
+                        help="teacher model folders (or training run folders), all of one task")
+    parser.add_argument("--data", required=True, metavar="DIR", help="folder with images/ (e.g. COVID-SemiSeg unlabeled/)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="new split folder: images/ + teacher/")
+    parser.add_argument("--tta", action=__import__("argparse").BooleanOptionalAction, default=True,
+                        help="also average the mirrored slice's prediction [on]")
+    parser.add_argument("--min-confidence", type=float, default=0.7,
+                        help="pixels whose averaged top-class probability is lower are ignored in training [0.7]")
+    parser.add_argument("--device", default="cpu")
+
+
+def main(args) -> int:
+    from rich.progress import Progress
+
+    try:
+        cfg = PseudoLabelConfig(tta=args.tta, min_confidence=args.min_confidence, device=args.device)
+    except ValueError as exc:
+        raise ConfigError(f"--min-confidence: {exc}") from None
+    with Progress(transient=True) as bar:
+        job = bar.add_task("pseudo-labelling", total=None)
+        doc = pseudolabel(args.model, args.data, args.out, cfg,
+                          progress=lambda i, n: bar.update(job, completed=i, total=n))
+    print(f"{doc['n_slices']} slices labelled by {len(doc['teachers'])} teacher(s) of task {doc['task']} in "
+          f"{doc['wall_time_s']} s; {100 * doc['ignored_fraction']:.1f} % of pixels ignored; wrote {args.out}")
+    return 0
