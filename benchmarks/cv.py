@@ -2,12 +2,20 @@
 
     python benchmarks/cv.py train configs/cv/all-e120.yaml --out runs/cv/all-e120 --parallel 2
     python benchmarks/cv.py oof runs/cv/all-e120 [--tta] [--save benchmarks/results/cv/all-e120.json]
+    python benchmarks/cv.py selftrain runs/cv/all-e120 configs/cv/student-all-e120.yaml --out runs/cv/student-all-e120
     python benchmarks/cv.py table benchmarks/results/cv/*.json
 
 ``train`` runs ``covidseg train --folds 5 --fold K`` for every fold into ``OUT/foldK`` with the
 committed ``configs/folds.json`` (an unfinished fold is continued with ``--resume``, a finished
 one skipped), ``--parallel`` folds at a time, one torch thread each; other flags
 (e.g. ``--epochs 300``) are passed to every ``covidseg train``.
+
+``selftrain`` is one Noisy-Student round scored out-of-fold: fold K's teacher (the model of
+a finished ``train`` that never saw fold K) labels every unlabeled slice with ``covidseg
+pseudolabel`` into ``OUT/labels-foldK``, and fold K's student trains on the other folds'
+labelled slices plus those labels (the student config sets the pseudo-label share and the
+stronger augmentation). No fold's validation slice reaches its own student, not even through
+a teacher, so the students' out-of-fold numbers compare with the teachers'.
 
 ``oof`` scores every slice with the one model that did not train on it (its fold's model)
 through :func:`covidseg.evaluation.evaluate`, so the numbers are what that function reports on
@@ -61,8 +69,9 @@ def train(args) -> int:
             else:
                 cmd = ["covidseg", "train", "--config", str(args.config), "--folds", str(len(folds)), "--fold", str(k),
                        "--folds-file", str(args.folds_file), "--data", str(args.data), "--out", str(run)]
-                if args.unlabeled:
-                    cmd += ["--unlabeled", str(args.unlabeled)]
+                unl = getattr(args, "unlabeled_for", {}).get(k, args.unlabeled)
+                if unl:
+                    cmd += ["--unlabeled", str(unl)]
             cmd += ["--threads", str(args.threads), "--quiet", *args.extra]
             exe = Path(sys.executable).with_name("covidseg")
             cmd[0] = str(exe) if exe.is_file() else cmd[0]
@@ -76,6 +85,27 @@ def train(args) -> int:
                 if proc.returncode != 0:
                     failed.append(k)
     return 1 if failed else 0
+
+
+def selftrain(args) -> int:
+    import shlex
+
+    teachers = {p.parent.name: p for p in fold_models(args.teacher)}
+    exe = Path(sys.executable).with_name("covidseg")
+    covidseg = str(exe) if exe.is_file() else "covidseg"
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, model in sorted(teachers.items()):
+        labels = args.out / f"labels-{name}"
+        if not labels.is_dir():
+            cmd = [covidseg, "pseudolabel", "--model", str(model), "--data", str(args.unlabeled), "--out", str(labels),
+                   "--min-confidence", str(args.min_confidence), "--device", args.device]
+            print(f"[{time.strftime('%H:%M:%S')}] {shlex.join(cmd)}", flush=True)
+            if subprocess.run(cmd).returncode != 0:
+                return 1
+    args.only = [int(n[4:]) for n in teachers]
+    args.unlabeled_for = {int(n[4:]): args.out / f"labels-{n}" for n in teachers}
+    args.extra = [*args.extra, "--pseudo-kind", "teacher", "--pseudo-folder", "teacher"]
+    return train(args)
 
 
 def fold_models(root: Path) -> list[Path]:
@@ -173,6 +203,18 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--parallel", type=int, default=1)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--only", type=int, nargs="*", default=None, help="fold numbers to run")
+    st = sub.add_parser("selftrain", help="one Noisy-Student round: fold K's teacher labels the unlabeled slices "
+                                          "for fold K's student")
+    st.add_argument("teacher", type=Path, help="root of a finished cv train (foldK/model)")
+    st.add_argument("config", type=Path, help="the students' training config")
+    st.add_argument("--out", type=Path, required=True)
+    st.add_argument("--unlabeled", type=Path, default=TRAIN.parent / "unlabeled")
+    st.add_argument("--min-confidence", type=float, default=0.7)
+    st.add_argument("--device", default="cpu")
+    st.add_argument("--data", type=Path, default=TRAIN)
+    st.add_argument("--folds-file", type=Path, default=FOLDS)
+    st.add_argument("--parallel", type=int, default=1)
+    st.add_argument("--threads", type=int, default=1)
     o = sub.add_parser("oof", help="out-of-fold scores of a trained recipe")
     o.add_argument("root", type=Path)
     o.add_argument("--train", type=Path, default=TRAIN)
@@ -182,10 +224,10 @@ def main(argv: list[str] | None = None) -> int:
     tb = sub.add_parser("table", help="markdown table of saved out-of-fold results")
     tb.add_argument("files", type=Path, nargs="+")
     args, extra = ap.parse_known_args(argv)  # train: unknown flags go to every covidseg train
-    if extra and args.cmd != "train":
+    if extra and args.cmd not in ("train", "selftrain"):
         ap.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = [a for a in extra if a != "--"]
-    return {"train": train, "oof": oof, "table": table}[args.cmd](args)
+    return {"train": train, "selftrain": selftrain, "oof": oof, "table": table}[args.cmd](args)
 
 
 if __name__ == "__main__":
