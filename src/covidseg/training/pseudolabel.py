@@ -46,33 +46,35 @@ class PseudoLabelConfig:
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
 
 
-def class_probabilities(models: list, image: np.ndarray, tta: bool = True, device: str = "cpu") -> np.ndarray:
-    """Averaged class probabilities (C, H, W) at the image's size; for a sigmoid task the two
-    classes (background, foreground). Every model sees the image at its own input size."""
+def class_probabilities(models: list, images: list[np.ndarray], tta: bool = True, device: str = "cpu") -> list[np.ndarray]:
+    """Averaged class probabilities (C, H, W) at each image's own size; for a sigmoid task the
+    two classes (background, foreground). Every model sees the images at its own input size,
+    as one batch (several times faster on a CPU than one slice at a time)."""
     import torch
     import torch.nn.functional as F
 
-    total = None
+    totals: list = [None] * len(images)
     n = 0
     with torch.no_grad():
         for model in models:
             meta = model.metadata
-            x = torch.from_numpy(resize_image(image, int(meta["input_size"])).astype(np.float32) / 255.0)[None, None]
+            size = int(meta["input_size"])
+            x = torch.from_numpy(np.stack([resize_image(im, size) for im in images]).astype(np.float32) / 255.0)[:, None]
             x = x.to(device)
-            views = [x, x.flip(-1)] if tta else [x]
-            for i, v in enumerate(views):
-                logits = model(v).float()
-                if i == 1:
+            for flip in (False, True) if tta else (False,):
+                logits = model(x.flip(-1) if flip else x).float()
+                if flip:
                     logits = logits.flip(-1)
-                logits = F.interpolate(logits, size=image.shape, mode="bilinear", align_corners=False)
-                if meta.get("activation") == "sigmoid":
-                    p1 = torch.sigmoid(logits)
-                    p = torch.cat([1 - p1, p1], 1)
-                else:
-                    p = torch.softmax(logits, 1)
-                total = p if total is None else total + p
+                for i, im in enumerate(images):
+                    lg = F.interpolate(logits[i : i + 1], size=im.shape, mode="bilinear", align_corners=False)
+                    if meta.get("activation") == "sigmoid":
+                        p1 = torch.sigmoid(lg)
+                        p = torch.cat([1 - p1, p1], 1)
+                    else:
+                        p = torch.softmax(lg, 1)
+                    totals[i] = p if totals[i] is None else totals[i] + p
                 n += 1
-    return (total / n)[0].cpu().numpy()
+    return [(t / n)[0].cpu().numpy() for t in totals]
 
 
 def label_map(probs: np.ndarray, min_confidence: float) -> np.ndarray:
@@ -137,21 +139,23 @@ def pseudolabel(model_dirs: list[str | Path], data: str | Path, out: str | Path,
     ignored = labelled = 0
     counts = np.zeros(len(get_task(task).labels), np.int64)
     try:
-        for i, f in enumerate(files):
-            image = _read_2d(f)
-            if image.ndim != 2:
-                raise InputError(f"expected a grayscale slice, got shape {image.shape}", f)
-            if image.dtype != np.uint8:
-                raise InputError("pseudolabel reads 8-bit slices", f)
-            probs = class_probabilities(models, image, tta=cfg.tta, device=cfg.device)
-            lab = label_map(probs, cfg.min_confidence)
-            Image.fromarray(lab).save(tmp / LABEL_FOLDER / f"{_stem(f)}.png")
-            _link_or_copy(f, tmp / "images" / f.name)
-            ignored += int((lab == IGNORE).sum())
-            labelled += lab.size
-            counts += np.bincount(lab[lab != IGNORE], minlength=len(counts))[: len(counts)]
+        for start in range(0, len(files), cfg.batch_size):
+            batch = files[start : start + cfg.batch_size]
+            images = []
+            for f in batch:
+                image = _read_2d(f)
+                if image.ndim != 2 or image.dtype != np.uint8:
+                    raise InputError(f"pseudolabel reads 8-bit grayscale slices, got {image.dtype} {image.shape}", f)
+                images.append(image)
+            for f, probs in zip(batch, class_probabilities(models, images, tta=cfg.tta, device=cfg.device)):
+                lab = label_map(probs, cfg.min_confidence)
+                Image.fromarray(lab).save(tmp / LABEL_FOLDER / f"{_stem(f)}.png")
+                _link_or_copy(f, tmp / "images" / f.name)
+                ignored += int((lab == IGNORE).sum())
+                labelled += lab.size
+                counts += np.bincount(lab[lab != IGNORE], minlength=len(counts))[: len(counts)]
             if progress:
-                progress(i + 1, len(files))
+                progress(start + len(batch), len(files))
         doc = {
             "task": task,
             "labels": list(get_task(task).labels),
