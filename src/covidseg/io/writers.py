@@ -185,7 +185,9 @@ def _write_nifti(mask: np.ndarray, image: CTImage, path: Path) -> None:
 
 
 def _write_itk(mask: np.ndarray, image: CTImage, path: Path) -> None:
-    import SimpleITK as sitk
+    from covidseg.logs import import_sitk
+
+    sitk = import_sitk()
 
     vol = _canonical3d(mask)
     out = sitk.GetImageFromArray(np.ascontiguousarray(vol))
