@@ -99,3 +99,16 @@ def test_size_mismatch_names_the_file_that_differs(split, kind):
     with pytest.raises(InputError) as err:
         load_folder(split, "all")
     assert str(err.value).startswith(f"{path}: ")
+
+
+def test_evaluate_refuses_predicted_maps_outside_8_bit(split, tmp_path):
+    """Sibling: a 16-bit PNG probability map was divided by 255 into 'probabilities' up to 257."""
+    from covidseg.evaluation.evaluate import evaluate
+
+    preds = tmp_path / "preds"
+    preds.mkdir()
+    for p in (split / "infection").glob("*.png"):
+        m = (np.asarray(Image.open(p)) > 0).astype(np.uint16) * 65535
+        Image.fromarray(m).save(preds / p.name)
+    with pytest.raises(InputError, match=r"0\.\.65535"):
+        evaluate(split, predictions=preds, targets=["infection"])
