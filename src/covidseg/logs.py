@@ -18,7 +18,7 @@ import re
 import sys
 import warnings
 
-__all__ = ["configure", "itk_warnings_shown", "import_sitk"]
+__all__ = ["configure", "itk_warnings_shown", "import_sitk", "stream_handler"]
 
 _handler: logging.Handler | None = None
 #: Whether ITK's C++ warnings may print (None: leave SimpleITK's default, as for API users).
@@ -137,3 +137,14 @@ def import_sitk():
 
     apply_itk_setting(sitk)
     return sitk
+
+
+def stream_handler(stream, level: int = logging.WARNING) -> logging.Handler:
+    """Add a root handler writing every record from ``level`` up (libraries included) to an
+    open text ``stream`` (e.g. a training run's ``train.log``), one line each; the caller
+    removes it (``logging.getLogger().removeHandler``)."""
+    handler = logging.StreamHandler(stream)
+    handler.setLevel(level)
+    handler.setFormatter(_OneLine())
+    logging.getLogger().addHandler(handler)
+    return handler

@@ -68,3 +68,31 @@ def test_dicom_library_messages_do_not_quote_header_values():
     shown = logs._OneLine().format(record)
     assert "Zqx19010203" not in shown and shown.startswith("covidseg: warning (pydicom): Invalid value for VR DA")
     assert logs.redact('PN "Doe^Jane" and \'x\'') == "PN '…' and '…'"
+
+
+def test_training_keeps_library_warnings_in_train_log_not_on_the_terminal(tmp_path):
+    """Sibling: ``covidseg train`` — a library warning during the run (here one raised from
+    inside the epoch loop, as torch/numpy would) is written to the run's train.log."""
+    import json
+
+    from covidseg.data.synthetic import make_split
+
+    split = make_split(tmp_path / "train", n=6)
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"base_channels": 4, "depth": 2, "input_size": 32, "batch_size": 2, "val_count": 2,
+                                  "threads": 1, "task": "lesion", "epochs": 1, "steps_per_epoch": 1,
+                                  "export": False}))
+    prelude = """
+import warnings, covidseg.training.trainer as tr
+_orig = tr.Trainer._run_epoch
+def _warn(self, *a, **kw):
+    warnings.warn("zqx library warning", RuntimeWarning)
+    return _orig(self, *a, **kw)
+tr.Trainer._run_epoch = _warn
+"""
+    run = tmp_path / "run"
+    proc = run_cli(["train", "--config", str(config), "--data", str(split), "--out", str(run), "--quiet"], prelude)
+    assert proc.returncode == 0, proc.stderr
+    assert "zqx" not in proc.stderr and _stray(proc.stderr) == [], proc.stderr
+    log = (run / "train.log").read_text()
+    assert "RuntimeWarning" in log and "zqx library warning" in log
