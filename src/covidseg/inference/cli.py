@@ -271,8 +271,8 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
                             # name since the run started: never replace it; take a free name.
                             taken = outputs.existing_owners(out).keys() | set(key_of)
                             new = outputs.free_name(name, taken)
-                            progress.log(f"covidseg: {name}: the folder now holds another input's case; "
-                                         f"writing {new} instead")
+                            progress.log(f"covidseg: {name}: the folder now holds another input's case or a "
+                                         f"folder covidseg did not write; writing {new} instead")
                             failures.pop(name, None)
                             key_of[new] = key_of[name]
                             name, final = new, outputs.case_path(out, new)
