@@ -37,15 +37,22 @@ def _load(name: str):
         raise
 
 
+VERBOSE_HELP = "also show informational messages and the warnings of the libraries covidseg uses (nibabel, " \
+               "pydicom, SimpleITK, Pillow, numpy, torch ...), one line each; by default only covidseg's own lines"
+
+
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="covidseg",
         description="Find and measure COVID-19 pneumonia in chest CT (lung, lesion, GGO/consolidation).",
     )
     parser.add_argument("--version", action="version", version=f"covidseg {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
+        # Also after the subcommand; SUPPRESS keeps a top-level -v from being reset to False.
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
         # Only the chosen subcommand's module is imported (keeps --help fast).
         if name == selected:
             module = _load(name)
@@ -56,9 +63,15 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Before any subcommand module (torch, nibabel ...) is imported: library warnings go to
+    # the log, shown with --verbose only (the one-line-per-problem promise).
+    from covidseg import logs
+
+    logs.configure(verbose=any(a in ("-v", "--verbose") for a in argv))
     selected = next((a for a in argv if a in COMMANDS), None)
     parser = build_parser(selected)
     args = parser.parse_args(argv)
+    logs.configure(verbose=bool(getattr(args, "verbose", False)))  # as parsed (e.g. an input named -v)
     if args.command is None:
         parser.print_help()
         return 0

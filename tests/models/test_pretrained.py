@@ -61,7 +61,7 @@ def test_config_that_does_not_fit_weights(tmp_path):
     cfg = json.loads((tmp_path / CONFIG_NAME).read_text())
     cfg["config"]["base_channels"] = 16
     (tmp_path / CONFIG_NAME).write_text(json.dumps(cfg))
-    with pytest.raises(ModelError, match="do not fit"):
+    with pytest.raises(ModelError, match="does not match"):
         load_pretrained(tmp_path)
 
 

@@ -3,12 +3,13 @@
 Layout (see docs/training.md)::
 
     <split>/images/<name>.jpg|.png|.nii.gz   8-bit windowed slices, or CT volumes in HU
-    <split>/infection/<name>.png|.nii.gz     lesion mask (0 / >0)
+    <split>/infection/<name>.png|.nii.gz     lesion mask (0/1 or 0/255)
     <split>/classes/<name>.png|.nii.gz       lesion type: 0 background, 1 GGO, 2 consolidation
-    <split>/lung/<name>.png|.nii.gz          lung mask (0 / >0)
+    <split>/lung/<name>.png|.nii.gz          lung mask (0/1 or 0/255)
     <split>/pseudo-infection/<name>.png      (unlabeled/ only) machine lesion labels
 
-Mask files share the image's stem. Only the mask folders the task needs must exist.
+Mask files share the image's stem. Only the mask folders the task needs must exist. A mask
+with other values is refused (:func:`check_mask_values`), never guessed.
 A NIfTI volume becomes one 2-D sample per axial slice (slices with lung, or with lesion
 if there is no lung mask), rotated to radiological display like the 8-bit slices.
 """
@@ -106,9 +107,44 @@ def _read_nifti(path: Path) -> np.ndarray:
     return np.ascontiguousarray(data[::-1, ::-1, :].transpose(2, 1, 0))
 
 
+#: Values a mask file may hold: binary masks are 0/1 or 0/255 (each file one encoding),
+#: lesion-type maps 0 background / 1 GGO / 2 consolidation.
+BINARY_ENCODINGS = (frozenset({0, 1}), frozenset({0, 255}))
+CLASS_VALUES = frozenset({0, 1, 2})
+
+
+def _values(mask: np.ndarray) -> list:
+    """The distinct values of ``mask`` (bincount for 8-bit masks: no sort of a big volume)."""
+    if mask.dtype == np.uint8:
+        return np.flatnonzero(np.bincount(mask.ravel(), minlength=256)).tolist()
+    return np.unique(mask).tolist()
+
+
+def check_mask_values(mask: np.ndarray, kind: str, path: Path) -> None:
+    """Refuse a mask whose values covidseg would misread, naming the file and the values.
+
+    A binary mask (``infection``, ``lung``, ``pseudo-infection``) holds 0/1 or 0/255; a
+    ``classes`` map holds 0, 1 (GGO), 2 (consolidation). Anything else (0/127, a 0/50/100
+    label map, a JPEG-compressed mask, a mix of both encodings) has no safe reading: a
+    threshold would silently empty or fill it, so training and evaluation stop instead."""
+    if mask.dtype == bool:
+        return
+    values = _values(mask)
+    if kind == "classes":
+        ok = set(values) <= CLASS_VALUES
+        expected = "0 background, 1 GGO, 2 consolidation"
+    else:
+        ok = any(set(values) <= allowed for allowed in BINARY_ENCODINGS)
+        expected = "0/1 or 0/255"
+    if not ok:
+        shown = ", ".join(f"{v:g}" for v in values[:8]) + (f", ... ({len(values)} values)" if len(values) > 8 else "")
+        raise InputError(f"{kind} mask holds values {shown}; expected {expected} (a mask in another encoding would "
+                         f"be misread: convert it)", path)
+
+
 def _binary(mask: np.ndarray) -> np.ndarray:
-    # 8-bit masks binarised at > 128 like the benchmark's evaluation code; 0/1 masks at > 0.
-    return mask > (128 if mask.max(initial=0) > 1 else 0)
+    # Checked to be 0/1 or 0/255 (check_mask_values): any non-zero pixel is foreground.
+    return mask > 0
 
 
 def _window_u8(hu: np.ndarray) -> np.ndarray:
@@ -143,6 +179,7 @@ def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: 
     for path in list_images(folder):
         stem = _stem(path)
         masks: dict[str, np.ndarray] = {}
+        mask_files: dict[str, Path] = {}
         files = [path]
         kinds = ((pseudo,) if pseudo else MASK_FOLDERS[:3]) if labeled else ()
         for kind in kinds:
@@ -152,12 +189,16 @@ def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: 
             if mpath is None:
                 raise FileMissingError(f"no {kind} mask for image {path.name}", folder / kind)
             masks[kind] = _read_nifti(mpath) if _is_nifti(mpath) else _read_2d(mpath)
+            if not (pseudo_map and kind == pseudo):  # teacher label maps: checked by _label_map
+                check_mask_values(masks[kind], kind, mpath)
+            mask_files[kind] = mpath
             files.append(mpath)
         if _is_nifti(path):
             vol = _read_nifti(path)
             for kind, m in masks.items():
                 if m.shape != vol.shape:
-                    raise InputError(f"{kind} mask shape {m.shape} differs from image shape {vol.shape}", path)
+                    raise InputError(f"{kind} mask shape {m.shape} differs from image shape {vol.shape} "
+                                     f"of {path.name}", mask_files[kind])
             image = _window_u8(vol)
             keep = masks.get("lung", masks.get("infection", masks.get("classes")))
             zs = range(vol.shape[0]) if keep is None else [z for z in range(vol.shape[0]) if keep[z].any()]
@@ -172,9 +213,10 @@ def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: 
                 image = _window_u8(image) if image.max() > 255 else image.astype(np.uint8)
             for kind, m in masks.items():
                 if m.shape != image.shape:
-                    raise InputError(f"{kind} mask shape {m.shape} differs from image shape {image.shape}", files[-1])
+                    raise InputError(f"{kind} mask shape {m.shape} differs from image shape {image.shape} "
+                                     f"of {path.name}", mask_files[kind])
             if pseudo and pseudo_map and labeled:
-                label = _label_map(masks[pseudo], task, files[-1])
+                label = _label_map(masks[pseudo], task, mask_files[pseudo])
             else:
                 label = _make_label(task, masks, pseudo) if labeled else None
             samples.append(Sample(stem, image, label, files))

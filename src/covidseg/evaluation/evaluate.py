@@ -240,6 +240,10 @@ def _load_prediction_maps(pred_dir: Path, name: str, targets: list[str], shape) 
         m = _read_2d(path).astype(np.float64)
         if m.ndim != 2:
             raise InputError(f"expected a 2-D map, got shape {m.shape}", path)
+        lo, hi = float(m.min(initial=0)), float(m.max(initial=0))
+        if lo < 0 or hi > 255:  # e.g. a 16-bit PNG: dividing by 255 would not give probabilities
+            raise InputError(f"predicted {target} map holds values {lo:g}..{hi:g}; expected 0..255 (8-bit) "
+                             "or 0..1", path)
         m = m / 255.0 if m.max(initial=0) > 1 else m
         if m.shape != shape:  # the reference resizes maps to the ground-truth size
             from PIL import Image

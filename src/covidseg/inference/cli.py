@@ -190,8 +190,14 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
                                                                                   or seen_paths.add(c.path)))]
         for case in found:
             cases.append((case.name, case, "", case.path))
-    # Names are sanitised again here (whatever discovery gave) and made unique across INPUTs.
-    named = [(n, *rest) for n, (_, *rest) in zip(outputs.unique_names(c[0] for c in cases), cases)]
+    # Names are sanitised again here (whatever discovery gave) and made unique across INPUTs
+    # and against what OUT already holds: an input finds its own case folder again; a name
+    # used by another input's case (or by anything covidseg did not write) is never reused.
+    keys = [None if case is None else outputs.input_key(case.path, _series_of(case, args.series))
+            for _, case, _, _ in cases]
+    names = outputs.assign_names([(c[0], k) for c, k in zip(cases, keys)], outputs.existing_owners(out))
+    named = [(n, *rest) for n, (_, *rest) in zip(names, cases)]
+    key_of = dict(zip(names, keys))
 
     with lock:
         for stale in outputs.clean_stale(out):
@@ -238,7 +244,7 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
             try:
                 final = outputs.case_path(out, name)
                 try:
-                    identity = outputs.input_identity(case.path, args.series if use_series else case.series)
+                    identity = outputs.input_identity(case.path, _series_of(case, args.series))
                 except OSError as exc:  # vanished or unreadable since discovery
                     raise InputError(f"cannot read ({exc.strerror or exc})", case.path) from None
                 run = run_record(identity, models, settings)
@@ -260,7 +266,18 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
                     write_case(pred, tmp, dicom_seg=args.dicom_seg, pictures=not args.no_pictures,
                                include_phi=args.include_phi, identity=identity)
                     with lock:
-                        if final.exists() and not args.overwrite and outputs.validate_case(final, run) is None:
+                        if os.path.lexists(final) and outputs.case_owner(final) != key_of[name]:
+                            # Another input's case (or a folder covidseg did not write) took this
+                            # name since the run started: never replace it; take a free name.
+                            taken = outputs.existing_owners(out).keys() | set(key_of)
+                            new = outputs.free_name(name, taken)
+                            progress.log(f"covidseg: {name}: the folder now holds another input's case or a "
+                                         f"folder covidseg did not write; writing {new} instead")
+                            failures.pop(name, None)
+                            key_of[new] = key_of[name]
+                            name, final = new, outputs.case_path(out, new)
+                            outputs.install(tmp, final, replace=False)
+                        elif final.exists() and not args.overwrite and outputs.validate_case(final, run) is None:
                             # A concurrent run finished this very case first: keep its files.
                             progress.log(f"covidseg: {name}: written meanwhile by another run, kept")
                         elif final.exists() and not (args.overwrite or args.resume):
@@ -280,6 +297,11 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     print(f"covidseg predict: {ok} ok, {len(failures)} failed, {skipped} skipped; "
           f"summary: {out / 'summary.csv'}", file=sys.stderr)
     return 2 if failures or summary_error else 0
+
+
+def _series_of(case, series):
+    """The series a case is read with: ``--series`` for a DICOM folder, else its own."""
+    return series if series is not None and case.kind == "dicom-series" else case.series
 
 
 def _read_series(case, series):

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from covidseg.inference.engine import PRECISIONS, TRAINING_HU_WINDOW
 from covidseg.inference.lung_hu import HULungConfig
+from covidseg.models.pretrained import MAX_BATCH_SIZE, MAX_INPUT_SIZE
 from covidseg.quantify import SeverityConfig
 
 TASKS = ("lung", "lesion", "classes")
@@ -65,12 +66,12 @@ class SegmenterConfig:
         object.__setattr__(self, "tasks", tuple(t for t in TASKS if t in tasks))
         if self.lung_method not in LUNG_METHODS:
             raise ValueError(f"lung_method must be one of {LUNG_METHODS}, got {self.lung_method!r}")
-        if self.batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {self.batch_size!r}")
+        if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(f"batch_size must be in 1..{MAX_BATCH_SIZE}, got {self.batch_size!r}")
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads!r}")
-        if self.inference_size is not None and self.inference_size < 16:
-            raise ValueError(f"inference_size must be >= 16, got {self.inference_size!r}")
+        if self.inference_size is not None and not 16 <= self.inference_size <= MAX_INPUT_SIZE:
+            raise ValueError(f"inference_size must be in 16..{MAX_INPUT_SIZE}, got {self.inference_size!r}")
         lo, hi = self.hu_window
         if not hi > lo:
             raise ValueError(f"hu_window must be (low, high) with high > low, got {self.hu_window!r}")

@@ -129,6 +129,10 @@ def build_report(pred: "Prediction", files: list[str] | None = None) -> dict:
             "spacing_known": img.spacing is not None,
             "is_hu": bool(img.is_hu),
             "orientation": list(img.orientation),
+            # False when the input has no patient geometry (JPG/PNG, a DICOM slice without
+            # ImagePositionPatient/ImageOrientationPatient): the axes are assumed to be the
+            # radiological display, so "right"/"left" rest on that assumption.
+            "orientation_known": img.affine is not None,
             "series_instance_uid": meta.get("series_uid"),
             "metadata": {k: meta[k] for k in SAFE_METADATA if meta.get(k) is not None},
         },

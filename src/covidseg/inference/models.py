@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from covidseg.errors import ModelError
+from covidseg.models.pretrained import MAX_INPUT_SIZE
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 
@@ -115,8 +116,8 @@ def _check_metadata(folder: Path, meta: dict) -> tuple[str, tuple[str, ...], str
         threshold = float(meta.get("threshold", 0.5))
     except (TypeError, ValueError):
         raise ModelError("metadata 'input_size'/'threshold' must be numbers", folder) from None
-    if input_size < 16:
-        raise ModelError(f"metadata 'input_size' must be >= 16, got {input_size}", folder)
+    if not 16 <= input_size <= MAX_INPUT_SIZE:
+        raise ModelError(f"metadata 'input_size' must be in 16..{MAX_INPUT_SIZE}, got {input_size}", folder)
     if not 0.0 < threshold < 1.0:
         raise ModelError(f"metadata 'threshold' must be in (0, 1), got {threshold}", folder)
     return task, labels, activation, input_size, threshold

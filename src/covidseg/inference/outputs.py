@@ -33,7 +33,7 @@ from typing import Iterable, Iterator
 
 from covidseg.errors import ConfigError
 from covidseg.io.atomic import current_umask, fsync_dir
-from covidseg.io.cases import safe_name
+from covidseg.io.cases import LOCK_NAME, REPORT_NAME, safe_name
 from covidseg.models.pretrained import sha256_file
 
 try:
@@ -46,14 +46,13 @@ STALE_AFTER_S = 24 * 3600
 
 __all__ = [
     "TMP_PREFIX", "LOCK_NAME", "REPORT_NAME", "SUMMARY_FIELDS", "OutputLock", "safe_case_name", "unique_names",
+    "input_key", "case_owner", "existing_owners", "assign_names", "free_name",
     "input_identity", "sha256_file", "manifest_of", "staged_folder", "install", "validate_case", "clean_stale",
     "rebuild_summary", "check_output_folder",
 ]
 
 TMP_PREFIX = ".covidseg-tmp-"
 OLD_PREFIX = ".covidseg-old-"
-LOCK_NAME = ".covidseg.lock"
-REPORT_NAME = "report.json"
 SUMMARY_NAME = "summary.csv"
 MAX_NAME_CHARS = 80
 
@@ -88,6 +87,82 @@ def unique_names(names: Iterable[str]) -> list[str]:
     return out
 
 
+def _numbered(base: str, n: int) -> str:
+    return base if n == 1 else safe_case_name(f"{base[:MAX_NAME_CHARS - 6].rstrip('._-')}_{n}")
+
+
+def free_name(name: str, taken: Iterable[str]) -> str:
+    """``name`` (sanitised), or ``name_2``, ``name_3`` ... : the first not in ``taken``
+    (compared ignoring case) and not reserved."""
+    used = {t.lower() for t in taken} | _RESERVED
+    base = safe_case_name(name)
+    n = 1
+    while _numbered(base, n).lower() in used:
+        n += 1
+    return _numbered(base, n)
+
+
+# --------------------------------------------------------------------------------- ownership
+def input_key(path: str | os.PathLike, series: str | None = None) -> tuple[str, str | None]:
+    """Which input a case is for: its absolute path and DICOM series (as in ``run.input``).
+    Size and mtime are left out: a changed input still owns its case folder (and redoes it)."""
+    return str(Path(os.path.abspath(Path(path).expanduser()))), None if series is None else str(series)
+
+
+def case_owner(folder: Path) -> tuple[str, str | None] | None:
+    """The :func:`input_key` a case folder was written for, from its report.json's ``run``;
+    None when ``folder`` is not a covidseg case folder with a readable run record (a user's
+    folder, a symbolic link, a damaged report): such a folder belongs to no input and is
+    never replaced."""
+    if folder.is_symlink() or not folder.is_dir():
+        return None
+    try:
+        report = json.loads((folder / REPORT_NAME).read_text(encoding="utf-8"))
+        ident = report["run"]["input"]
+        return input_key(ident["path"], ident.get("series"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def existing_owners(out: Path) -> dict[str, tuple[str, str | None] | None]:
+    """``{name: owner}`` of every visible entry of ``out`` (owner as :func:`case_owner`;
+    None for files and for folders covidseg did not write)."""
+    try:
+        entries = sorted(os.scandir(out), key=lambda e: e.name)
+    except FileNotFoundError:
+        return {}
+    return {e.name: case_owner(Path(e.path)) for e in entries if not e.name.startswith(".")}
+
+
+def assign_names(wanted: list[tuple[str, tuple[str, str | None] | None]],
+                 owners: dict[str, tuple[str, str | None] | None]) -> list[str]:
+    """Case folder names for ``wanted`` (``(name, input_key or None)`` per case) in an
+    output folder that already holds ``owners`` (:func:`existing_owners`).
+
+    An input whose case folder is already there gets that folder's name again (so
+    ``--resume``/``--overwrite`` find it whatever else the run holds); every other case gets
+    its name, or ``name_2``, ``name_3`` ..., avoiding every name in the folder (another
+    input's case, a user's folder or file) and the names given earlier in the run: a name
+    is chosen from what the folder holds, never by reusing another input's folder."""
+    by_owner: dict = {}
+    for name, owner in owners.items():
+        if owner is not None:
+            by_owner.setdefault(owner, name)
+    names: list[str | None] = [None] * len(wanted)
+    used: set[str] = set()
+    for i, (_, key) in enumerate(wanted):
+        own = by_owner.get(key) if key is not None else None
+        if own is not None and own == safe_case_name(own) and own.lower() not in used:
+            names[i] = own
+            used.add(own.lower())
+    taken = {n.lower() for n in owners} | used
+    for i, (name, _) in enumerate(wanted):
+        if names[i] is None:
+            names[i] = free_name(name, taken)
+            taken.add(names[i].lower())
+    return names  # type: ignore[return-value]
+
+
 def case_path(out: Path, name: str) -> Path:
     """``out/name``, refusing any name that would resolve outside ``out`` (defence in depth)."""
     if name != safe_case_name(name):
@@ -103,7 +178,7 @@ def input_identity(path: str | os.PathLike, series: str | None = None) -> dict:
     """Cheap identity of an input: absolute path, size and mtime (ns) of a file; of a folder
     (DICOM series, stack of slices), the same over the files directly in it plus a sha256 of
     their (name, size, mtime) listing. A changed, added or removed file changes it."""
-    path = Path(os.path.abspath(Path(path).expanduser()))
+    path = Path(input_key(path)[0])
     st = path.stat()
     ident: dict = {"path": str(path)}
     if path.is_dir():

@@ -17,6 +17,12 @@ The rule (also in ``docs/io.md``):
 
 Names keep letters, digits, ``.``, ``_`` and ``-`` (anything else becomes ``_``); names
 that clash (ignoring case, as on macOS/Windows) get ``_2``, ``_3`` ... in discovery order.
+
+covidseg's own outputs are never inputs: a folder holding a case written by covidseg
+(``report.json`` with a file manifest) or an output folder (``.covidseg.lock``) below the
+given folder is skipped with everything under it, so ``covidseg predict data -o data/out``
+can be rerun without segmenting its own masks and pictures; a case folder given as the
+input is refused.
 """
 
 from __future__ import annotations
@@ -37,7 +43,11 @@ from covidseg.io.readers import SUPPORTED, VOLUME_SUFFIXES, _check_exists, file_
 
 log = logging.getLogger("covidseg.io")
 
-__all__ = ["find_cases", "safe_name", "case_name"]
+__all__ = ["find_cases", "safe_name", "case_name", "covidseg_output", "LOCK_NAME", "REPORT_NAME"]
+
+#: Files that mark covidseg's own outputs: the output folder's lock and a case's report.
+LOCK_NAME = ".covidseg.lock"
+REPORT_NAME = "report.json"
 
 _WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                      *(f"lpt{i}" for i in range(1, 10))}
@@ -73,6 +83,29 @@ def case_name(path: Path) -> str:
 
 def _folder_name(folder: Path) -> str:
     return safe_name(folder.name or folder.resolve().name)
+
+
+def is_case_report(path: Path) -> bool:
+    """True if ``path`` is a report.json written by covidseg (a case folder's manifest)."""
+    import json
+
+    try:
+        if path.stat().st_size > 64 << 20:  # a case report is kilobytes; do not parse a huge file
+            return False
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(report, dict) and "covidseg_version" in report and isinstance(report.get("manifest"), dict)
+
+
+def covidseg_output(folder: Path) -> str | None:
+    """Why ``folder`` holds covidseg's own output (None if it does not): an output folder
+    (its lock file) or a case folder (its report.json with a file manifest)."""
+    if os.path.isfile(os.path.join(folder, LOCK_NAME)):
+        return f"a covidseg output folder (it holds {LOCK_NAME})"
+    if is_case_report(Path(folder) / REPORT_NAME):
+        return f"a covidseg case folder (its {REPORT_NAME} lists covidseg's own masks and pictures)"
+    return None
 
 
 def _file_case(path: Path) -> Case:
@@ -125,6 +158,13 @@ def _unique(cases: list[Case]) -> list[Case]:
     return out
 
 
+def _skip_output(folder: Path) -> bool:
+    why = covidseg_output(folder)
+    if why:
+        log.info("%s: skipped, %s", folder, why)
+    return why is not None
+
+
 def find_cases(path: str | os.PathLike) -> list[Case]:
     """The cases in ``path`` (a file or a folder), following the rule in this module's doc.
 
@@ -137,11 +177,14 @@ def find_cases(path: str | os.PathLike) -> list[Case]:
     _check_exists(path)
     if not path.is_dir():
         return [_file_case(path)]
+    if is_case_report(path / REPORT_NAME):
+        raise UnsupportedFormatError(f"{covidseg_output(path)}, not an input; give the scan it was made from", path)
     cases: list[Case] = []
     skipped_non_ct: list[str] = []
     seen_files = 0
     for dirpath, dirnames, filenames in os.walk(path):
-        dirnames[:] = sorted((d for d in dirnames if not d.startswith(".")), key=natural_key)
+        dirnames[:] = sorted((d for d in dirnames if not d.startswith(".") and not _skip_output(Path(dirpath) / d)),
+                             key=natural_key)
         folder = Path(dirpath)
         files = [folder / f for f in sorted(filenames, key=natural_key) if not f.startswith(".")]
         files = [p for p in files if p.is_file()]

@@ -85,8 +85,8 @@ def _pixels(ds, path: Path) -> tuple[np.ndarray, bool]:
     except Exception as exc:
         first_error = exc
     try:
-        import SimpleITK as sitk
-
+        from covidseg.logs import import_sitk
+        sitk = import_sitk()
         arr = sitk.GetArrayFromImage(sitk.ReadImage(str(path))).astype(np.float32)
     except MemoryError:
         raise

@@ -34,7 +34,9 @@ def read_itk(path: Path) -> CTImage:
     one-slice volume; 4-D data whose 4th axis is longer than 1 and multi-component (vector,
     RGB) data are refused. ``is_hu`` is guessed as for NIfTI (minimum < -200).
     """
-    import SimpleITK as sitk
+    from covidseg.logs import import_sitk
+
+    sitk = import_sitk()
 
     kind = ITK_SUFFIXES[full_suffix(path)]
     try:

@@ -131,10 +131,15 @@ def read_image(path: str | os.PathLike, series: str | int | None = None) -> CTIm
 
 
 def _read_folder(folder: Path, series) -> CTImage:
+    from covidseg.io.cases import REPORT_NAME, covidseg_output, is_case_report
+
     try:
         entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
     except OSError as exc:
         raise UnreadableFileError(f"cannot list the folder ({exc.strerror})", folder) from exc
+    if is_case_report(folder / REPORT_NAME):  # its PNG masks would read as a stack of slices
+        raise UnsupportedFormatError(f"{covidseg_output(folder)}, not an input; give the scan it was made from",
+                                     folder)
     files = [p for p in entries if p.is_file()]
     if any(is_dicom_candidate(p) for p in files):
         return read_dicom_series(folder, series)

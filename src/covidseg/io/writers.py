@@ -117,6 +117,23 @@ def _write_png_folder(mask: np.ndarray, image: CTImage, folder: Path) -> None:
         _write_png(mask[k], folder / name)
 
 
+def _spacing3d(image: CTImage) -> tuple[float, float, float]:
+    """(z, y, x) voxel size in mm of the mask volume: the image's spacing (the one its
+    measurements used), a single slice's thickness from its affine or SliceThickness; 1 mm
+    where nothing is known (plain images)."""
+    if image.spacing is None:
+        return 1.0, 1.0, 1.0
+    spacing = tuple(float(s) for s in image.spacing)
+    if len(spacing) == 3:
+        return spacing  # type: ignore[return-value]
+    if image.affine is not None:  # a single slice: its thickness is the third column's length
+        dz = float(np.linalg.norm(np.asarray(image.affine)[:3, 0]))
+    else:
+        thickness = (image.metadata or {}).get("slice_thickness")
+        dz = float(thickness) if isinstance(thickness, (int, float)) and np.isfinite(thickness) and thickness > 0 else 1.0
+    return dz, spacing[0], spacing[1]
+
+
 def _canonical3d(mask: np.ndarray) -> np.ndarray:
     return mask[None] if mask.ndim == 2 else mask
 
@@ -132,9 +149,10 @@ def _write_nifti(mask: np.ndarray, image: CTImage, path: Path) -> None:
         raw = np.ascontiguousarray(vol.transpose(2, 1, 0))
         affine = np.asarray(image.affine)[:, [2, 1, 0, 3]]
         header = None
-    else:  # plain images: no patient geometry; radiological display (rows P, columns L)
+    else:  # no patient geometry: radiological display (rows P, columns L), the known spacing
         raw = np.ascontiguousarray(vol.transpose(2, 1, 0))
-        affine = np.diag([-1.0, -1.0, 1.0, 1.0])
+        dz, dy, dx = _spacing3d(image)
+        affine = np.diag([-dx, -dy, dz, 1.0])
         header = None
     if header is not None:
         hdr = header.copy()
@@ -158,7 +176,8 @@ def _write_nifti(mask: np.ndarray, image: CTImage, path: Path) -> None:
         out.set_qform(affine, code=1)
         out.set_sform(affine, code=1)
         out.header.set_xyzt_units("mm")
-        out.header["descrip"] = b"covidseg mask"
+        # Without patient geometry the axes are only assumed (docs/io.md): say so in the file.
+        out.header["descrip"] = b"covidseg mask" if image.affine is not None else b"covidseg mask; orientation unknown"
         out.set_data_dtype(raw.dtype)
     out.header.set_slope_inter(1.0, 0.0)
     with atomic_write(path) as tmp:
@@ -166,16 +185,14 @@ def _write_nifti(mask: np.ndarray, image: CTImage, path: Path) -> None:
 
 
 def _write_itk(mask: np.ndarray, image: CTImage, path: Path) -> None:
-    import SimpleITK as sitk
+    from covidseg.logs import import_sitk
+
+    sitk = import_sitk()
 
     vol = _canonical3d(mask)
     out = sitk.GetImageFromArray(np.ascontiguousarray(vol))
     if image.spacing is not None:
-        spacing = tuple(image.spacing)
-        if len(spacing) == 2:  # a single slice: its thickness is the third column's length
-            dz = float(np.linalg.norm(image.affine[:3, 0])) if image.affine is not None else 1.0
-            spacing = (dz, *spacing)
-        out.SetSpacing([float(s) for s in spacing[::-1]])
+        out.SetSpacing([float(s) for s in _spacing3d(image)[::-1]])
     if image.origin is not None:
         out.SetOrigin([float(v) for v in image.origin])
     if image.direction is not None:

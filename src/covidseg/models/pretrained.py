@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
@@ -19,6 +20,20 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 CHECKSUM_NAME = WEIGHTS_NAME + ".sha256"
 FORMAT_VERSION = 1
+
+#: Largest network a model folder may describe: 2**28 parameters (1 GiB as float32; the
+#: shipped MA-UNet has 2.5 M, a base-64 depth-5 U-Net about 125 M). A copied config.json
+#: with ``base_channels: 4096`` describes billions and would exhaust memory while building.
+MAX_PARAMETERS = 2**28
+#: Largest ``input_size`` in a model's metadata: the side of the square each slice is resized
+#: to. CT slices are at most 1024 pixels wide; 60000 would need gigabytes per slice.
+MAX_INPUT_SIZE = 2048
+#: Slices per batch at most (inference and training): a batch is held as float tensors at
+#: once; the inference out-of-memory retry halves a failing batch, but the kernel may kill a
+#: process allocating a huge one first.
+MAX_BATCH_SIZE = 256
+#: A safetensors header is a few kilobytes of JSON; refuse to read a claimed larger one.
+MAX_HEADER_BYTES = 64 << 20
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
@@ -119,8 +134,81 @@ def verify_weights(folder: str | os.PathLike) -> str:
     return actual
 
 
+def weight_shapes(path: str | os.PathLike) -> dict[str, tuple[int, ...]]:
+    """``{tensor name: shape}`` from a safetensors file's header, without reading any tensor
+    (8-byte little-endian header length, then that many bytes of JSON)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            n = int.from_bytes(fh.read(8), "little")
+            if not 2 <= n <= min(MAX_HEADER_BYTES, size - 8):
+                raise ModelError(f"not a safetensors file (header length {n} for a {size}-byte file)", path)
+            header = json.loads(fh.read(n))
+        return {name: tuple(int(d) for d in entry["shape"]) for name, entry in header.items()
+                if name != "__metadata__"}
+    except ModelError:
+        raise
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ModelError(f"not a readable safetensors header ({type(exc).__name__})", path) from None
+
+
+def _planned_shapes(cls, arch_config) -> dict[str, tuple[int, ...]]:
+    """The state-dict shapes of ``cls(arch_config)``, built on the meta device (no memory)."""
+    with torch.device("meta"):
+        net = cls(arch_config)
+    return {name: tuple(t.shape) for name, t in net.state_dict().items()}
+
+
+def planned_parameters(cls, arch_config) -> int:
+    """Parameter + buffer count of ``cls(arch_config)`` without allocating it."""
+    return sum(math.prod(s) for s in _planned_shapes(cls, arch_config).values())
+
+
+def check_against_weights(cls, arch_config, folder: Path) -> None:
+    """Refuse a config.json that describes an oversized network or another network than the
+    weights hold, before the network is built (a copied or edited config must not be able to
+    allocate gigabytes and get the process killed)."""
+    config_path = folder / CONFIG_NAME
+    planned = _planned_shapes(cls, arch_config)
+    n_params = sum(math.prod(s) for s in planned.values())
+    if n_params > MAX_PARAMETERS:
+        raise ModelError(f"the config describes a network of {n_params:,} parameters, over the limit of "
+                         f"{MAX_PARAMETERS:,} (check base_channels/depth)", config_path)
+    stored = weight_shapes(folder / WEIGHTS_NAME)
+    missing = sorted(set(planned) - set(stored))
+    extra = sorted(set(stored) - set(planned))
+    if missing or extra:
+        what = f"{len(missing)} tensor(s) missing from the weights (e.g. {missing[0]})" if missing else \
+            f"{len(extra)} unexpected tensor(s) in the weights (e.g. {extra[0]})"
+        raise ModelError(f"the config does not match {WEIGHTS_NAME}: {what}", config_path)
+    for name, shape in planned.items():
+        if stored[name] != shape:
+            raise ModelError(f"the config does not match {WEIGHTS_NAME}: {name} is {list(stored[name])} in the "
+                             f"weights but {list(shape)} by the config", config_path)
+
+
+def check_metadata_sizes(metadata: dict, path: Path) -> None:
+    """Refuse metadata values that size memory beyond reason (``input_size``)."""
+    if "input_size" not in metadata:
+        return
+    value = metadata["input_size"]
+    try:
+        ok = not isinstance(value, bool) and float(value) == int(value) and 16 <= int(value) <= MAX_INPUT_SIZE
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ModelError(f"metadata 'input_size' must be an integer in 16..{MAX_INPUT_SIZE}, got {value!r}", path)
+
+
 def load_pretrained(folder: str | os.PathLike, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """Load any covidseg network saved with ``save_pretrained``, in eval mode on ``device``."""
+    """Load any covidseg network saved with ``save_pretrained``, in eval mode on ``device``.
+
+    Order of the checks, all before the network is built: the config parses and is valid,
+    its network stays under :data:`MAX_PARAMETERS`, the metadata's ``input_size`` is sane,
+    the weights match their sha256, and their header's tensor names and shapes equal the
+    config's network (so a wrong config is a :class:`ModelError`, never a huge allocation).
+    """
     from safetensors.torch import load_file
 
     from covidseg.models import ARCHITECTURES
@@ -131,18 +219,25 @@ def load_pretrained(folder: str | os.PathLike, device: str | torch.device = "cpu
     if cls is None:
         raise ModelError(f"unknown architecture {config['architecture']!r} (known: {sorted(ARCHITECTURES)})",
                          folder / CONFIG_NAME)
+    if not isinstance(config["config"], dict):
+        raise ModelError("invalid model config: 'config' must be an object", folder / CONFIG_NAME)
     try:
         arch_config = cls.config_class.from_dict(config["config"])
     except (TypeError, ValueError) as exc:
         raise ModelError(f"invalid model config: {exc}", folder / CONFIG_NAME) from None
+    metadata = config.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise ModelError("invalid model config: 'metadata' must be an object", folder / CONFIG_NAME)
+    check_metadata_sizes(metadata, folder / CONFIG_NAME)
     digest = verify_weights(folder)
+    check_against_weights(cls, arch_config, folder)
     model = cls(arch_config)
     try:
         state = load_file(str(folder / WEIGHTS_NAME), device="cpu")
         model.load_state_dict(state, strict=True)  # copies into the float32 parameters (casts half storage)
     except (RuntimeError, OSError) as exc:
         raise ModelError(f"weights do not fit the config: {str(exc).splitlines()[0]}", folder) from None
-    model.metadata = dict(config.get("metadata") or {})
+    model.metadata = dict(metadata)
     model.sha256 = digest
     model.source = folder
     return model.to(device).eval()

@@ -115,6 +115,12 @@ class TrainConfig:
             bad("fold", f"must be in 0..{self.folds - 1} for {self.folds} folds")
         if self.folds_file and not self.folds:
             bad("folds_file", "needs folds > 0 (--folds)")
+        from covidseg.models.pretrained import MAX_BATCH_SIZE, MAX_INPUT_SIZE
+
+        if self.input_size > MAX_INPUT_SIZE:
+            bad("input_size", f"must be <= {MAX_INPUT_SIZE}")
+        if self.batch_size > MAX_BATCH_SIZE:
+            bad("batch_size", f"must be <= {MAX_BATCH_SIZE}")
         if self.input_size % 2 ** self.depth:
             bad("input_size", f"must be a multiple of 2**depth = {2 ** self.depth}")
         for name in ("lr", "weight_decay", "warmup_epochs", "min_lr", "grad_clip", "loss_dice", "loss_ce", "pseudo_weight"):
@@ -168,9 +174,19 @@ class TrainConfig:
                                   f"(settable: {sorted(known - {'in_channels', 'num_classes'})})")
             base[key] = value
         try:
-            return cls(**base)
+            model_cfg = cls(**base)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"model: {exc}") from None
+        from covidseg.models import MAUNet, UNet
+        from covidseg.models.pretrained import MAX_PARAMETERS, planned_parameters
+
+        # Counted on the meta device: an oversized base_channels/depth is a config error, not
+        # a process the kernel kills while it allocates the network.
+        n = planned_parameters(MAUNet if self.model == "maunet" else UNet, model_cfg)
+        if n > MAX_PARAMETERS:
+            raise ConfigError(f"base_channels: a network of {n:,} parameters is over the limit of {MAX_PARAMETERS:,} "
+                              f"(got base_channels={self.base_channels}, depth={self.depth})")
+        return model_cfg
 
 
 def _from_dict(cls, d: dict, source: str):

@@ -6,7 +6,7 @@ Run folder (``config.out``)::
     run.json             code version, git commit, data sha256, seed, torch/python, command
     split.json           names of the training and validation slices (seeded split)
     metrics.csv          one row per epoch; curves.png: loss and validation Dice
-    train.log            the progress lines
+    train.log            the progress lines and library warnings raised during the run
     checkpoints/last.pt  every epoch and on Ctrl-C (atomic); the one it replaced stays as last.prev.pt,
                          the fallback when last.pt is damaged; checkpoints/best.pt by validation Dice
     model/               the best model, ``save_pretrained`` format (what ``predict`` loads)
@@ -24,6 +24,7 @@ torch's ``DistributedSampler``, and only rank 0 logs, validates and writes files
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import platform
@@ -377,10 +378,15 @@ class Trainer:
     def fit(self) -> TrainResult:
         self._setup()
         cfg = self.cfg
-        log_file = None
+        log_file = log_handler = None
         if self.is_main:
             self._write_run_files()
             log_file = open(self.run_dir / "train.log", "a")
+            from covidseg import logs
+
+            # Library warnings (torch, numpy, nibabel ...) kept in the run's log; the CLI
+            # keeps them off the terminal unless --verbose.
+            log_handler = logs.stream_handler(log_file)
         progress = Progress(self.total_steps, self.global_step, enabled=self.verbose and self.is_main, log_every=cfg.log_every)
         prev_handler = None
         if threading_main():
@@ -409,6 +415,8 @@ class Trainer:
             if prev_handler is not None:
                 signal.signal(signal.SIGINT, prev_handler)
             progress.close()
+            if log_handler is not None:
+                logging.getLogger().removeHandler(log_handler)
 
         result = TrainResult(self.run_dir, status, self.epoch, self.best_val, self.best_epoch, history=self.history)
         if status == "interrupted":

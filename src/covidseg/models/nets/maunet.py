@@ -25,6 +25,9 @@ from covidseg.models.blocks.conv import NORMS
 from covidseg.models.pretrained import PretrainedMixin
 
 
+MAX_DILATION = 64
+
+
 class _ConfigDict:
     """``from_dict`` shared by the config dataclasses: unknown keys are an error, not ignored."""
 
@@ -62,7 +65,13 @@ class MAUNetConfig(_ConfigDict):
         for name in ("attention", "aspp", "multiscale", "deep_supervision"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+        if not isinstance(self.cbam_reduction, int) or isinstance(self.cbam_reduction, bool) or self.cbam_reduction < 1:
+            raise ValueError(f"cbam_reduction must be a positive int, got {self.cbam_reduction!r}")
         self.aspp_dilations = tuple(int(d) for d in self.aspp_dilations)
+        # A dilation pads every bottleneck map by that many pixels on each side: bound it so a
+        # config value cannot size memory (the bottleneck of a 2048 input is at most 1024 wide).
+        if not self.aspp_dilations or any(not 1 <= d <= MAX_DILATION for d in self.aspp_dilations):
+            raise ValueError(f"aspp_dilations must be ints in 1..{MAX_DILATION}, got {list(self.aspp_dilations)}")
 
     def to_dict(self) -> dict:
         d = asdict(self)
