@@ -43,6 +43,7 @@ from select_on_val import link_view  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = ROOT.parent / "shared" / "data" / "covid-semiseg" / "train"
 FOLDS = ROOT / "configs" / "folds.json"
+COVIDSEG = [sys.executable, "-m", "covidseg"]  # this interpreter's covidseg, installed or on PYTHONPATH
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)
 # (protocol, target, metric) columns of the recipe table
 COLUMNS = [("published", "infection", "mean_dice"), ("binary", "infection", "dice"), ("binary", "ggo", "dice"),
@@ -65,16 +66,14 @@ def train(args) -> int:
             k = todo.pop(0)
             run = args.out / f"fold{k}"
             if (run / "checkpoints" / "last.pt").is_file() or (run / "checkpoints" / "last.prev.pt").is_file():
-                cmd = ["covidseg", "train", "--resume", str(run)]
+                cmd = [*COVIDSEG, "train", "--resume", str(run)]
             else:
-                cmd = ["covidseg", "train", "--config", str(args.config), "--folds", str(len(folds)), "--fold", str(k),
+                cmd = [*COVIDSEG, "train", "--config", str(args.config), "--folds", str(len(folds)), "--fold", str(k),
                        "--folds-file", str(args.folds_file), "--data", str(args.data), "--out", str(run)]
                 unl = getattr(args, "unlabeled_for", {}).get(k, args.unlabeled)
                 if unl:
                     cmd += ["--unlabeled", str(unl)]
             cmd += ["--threads", str(args.threads), "--quiet", *args.extra]
-            exe = Path(sys.executable).with_name("covidseg")
-            cmd[0] = str(exe) if exe.is_file() else cmd[0]
             print(f"[{time.strftime('%H:%M:%S')}] fold {k}: {' '.join(cmd)}", flush=True)
             running.append((k, subprocess.Popen(cmd)))
         time.sleep(5)
@@ -91,13 +90,11 @@ def selftrain(args) -> int:
     import shlex
 
     teachers = {p.parent.name: p for p in fold_models(args.teacher)}
-    exe = Path(sys.executable).with_name("covidseg")
-    covidseg = str(exe) if exe.is_file() else "covidseg"
     args.out.mkdir(parents=True, exist_ok=True)
     for name, model in sorted(teachers.items()):
         labels = args.out / f"labels-{name}"
         if not labels.is_dir():
-            cmd = [covidseg, "pseudolabel", "--model", str(model), "--data", str(args.unlabeled), "--out", str(labels),
+            cmd = [*COVIDSEG, "pseudolabel", "--model", str(model), "--data", str(args.unlabeled), "--out", str(labels),
                    "--min-confidence", str(args.min_confidence), "--device", args.device]
             print(f"[{time.strftime('%H:%M:%S')}] {shlex.join(cmd)}", flush=True)
             if subprocess.run(cmd).returncode != 0:
