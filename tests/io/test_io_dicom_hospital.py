@@ -87,6 +87,14 @@ def test_localizer_series_beside_the_scan_is_not_a_case(dicom_copy, ct64_nifti):
     np.testing.assert_array_equal(read_image(dicom_copy).array, read_image(ct64_nifti).array)
 
 
+def test_a_slightly_different_orientation_is_not_taken_for_a_localizer(dicom_copy):
+    """5 degrees off is a damaged or different reconstruction, not a scout: still refused."""
+    t = np.radians(5)
+    _edit(dicom_copy / "IMG0079.dcm", ImageOrientationPatient=[1, 0, 0, 0, round(np.cos(t), 6), round(-np.sin(t), 6)])
+    with pytest.raises(UnsupportedFormatError, match="ImageOrientationPatient differs"):
+        read_image(dicom_copy)
+
+
 def test_several_images_of_another_orientation_are_still_refused(dicom_copy):
     for k in range(4):
         _localizer_from(dicom_copy / "IMG0001.dcm", dicom_copy / f"cor{k}.dcm", image_type=None, rows=64)

@@ -149,15 +149,14 @@ def _pixels(ds, path: Path) -> tuple[np.ndarray, bool]:
     return (arr[0] if arr.ndim == 3 and arr.shape[0] == 1 else arr), True
 
 
-def _padding_range(ds, pixel_representation: int | None = None) -> tuple[float, float] | None:
+def _padding_range(ds) -> tuple[float, float] | None:
     """(low, high) stored values of PixelPaddingValue..PixelPaddingRangeLimit, or None.
 
     Both are US or SS like the pixels: a value read as unsigned from an implicit-VR file of
     signed pixels (65535 for -1) is taken back to its signed meaning."""
     if "PixelPaddingValue" not in ds:
         return None
-    signed = (pixel_representation if pixel_representation is not None
-              else tag_int(ds, "PixelRepresentation")) == 1
+    signed = tag_int(ds, "PixelRepresentation") == 1
     values = []
     for keyword in ("PixelPaddingValue", "PixelPaddingRangeLimit"):
         try:
@@ -443,29 +442,33 @@ def _stack_order(positions: np.ndarray, normal: np.ndarray, pixel_spacing, names
 #: A series may hold at most this many images of another orientation (AP and lateral
 #: localizers, sometimes a third) for them to be skipped as localizers; more is refused.
 MAX_STRAY_IMAGES = 3
+#: An image is of "another orientation" when an ImageOrientationPatient component differs
+#: from the series' own by more than this (0.2: about 12 degrees; a localizer is at 90).
+#: Smaller differences are not localizers and stay in the series, to be refused there.
+STRAY_ORIENTATION_DIFF = 0.2
 
 
 def _drop_localizers(datasets: list, where: Path) -> tuple[list, list[str]]:
     """The images of a series that form the volume, and the names of the localizers skipped.
 
-    Skipped: images whose ImageType says LOCALIZER/SCOUT/TOPOGRAM..., and a few
-    (<= :data:`MAX_STRAY_IMAGES` per orientation, fewer than the main orientation's images)
-    images of another ImageOrientationPatient than the rest (localizers without ImageType)."""
+    Skipped: images whose ImageType says LOCALIZER/SCOUT/TOPOGRAM..., and at most
+    :data:`MAX_STRAY_IMAGES` images whose orientation is far from that of most images
+    (localizers without ImageType), when the others outnumber them."""
     keep = [(ds, p) for ds, p in datasets if not is_localizer(ds)]
     skipped = [p.name for ds, p in datasets if is_localizer(ds)]
-    groups: dict[tuple, list] = {}
-    for ds, p in keep:
-        iop = _float_list(ds, "ImageOrientationPatient", 6)
-        key = None if iop is None else tuple(np.round(iop, 3) + 0.0)
-        groups.setdefault(key, []).append((ds, p))
-    if len(groups) > 1:
-        main_key = max(groups, key=lambda k: len(groups[k]))
-        stray = [g for k, g in groups.items() if k != main_key]
-        if (main_key is not None and all(len(g) <= MAX_STRAY_IMAGES for g in stray)
-                and sum(map(len, stray)) < len(groups[main_key])):
-            stray_names = {p.name for g in stray for _, p in g}
-            skipped += sorted(stray_names)
-            keep = [(ds, p) for ds, p in keep if p.name not in stray_names]
+    iops = [_float_list(ds, "ImageOrientationPatient", 6) for ds, _ in keep]
+    counts: dict[tuple, int] = {}
+    for iop in iops:
+        if iop is not None:
+            key = tuple(np.round(iop, 2) + 0.0)
+            counts[key] = counts.get(key, 0) + 1
+    if counts:
+        main = np.array(max(counts, key=counts.get))
+        far = [k for k, iop in enumerate(iops)
+               if iop is not None and np.abs(iop - main).max() > STRAY_ORIENTATION_DIFF]
+        if far and len(far) <= MAX_STRAY_IMAGES and len(far) < len(keep) - len(far):
+            skipped += [keep[k][1].name for k in far]
+            keep = [item for k, item in enumerate(keep) if k not in set(far)]
     if skipped:
         shown = ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else "")
         log.warning("%s: skipped %d localizer/scout image(s) (ImageType LOCALIZER or another orientation): %s",
@@ -768,8 +771,9 @@ def _read_series(folder: Path, datasets: list, found: list[SeriesInfo], info: Se
         iop = _float_list(ds, "ImageOrientationPatient", 6)
         if iop is None or np.abs(iop - iop0).max() > 1e-3:
             raise UnsupportedFormatError(
-                f"ImageOrientationPatient differs from that of {first_path.name}: not one volume "
-                f"(more than {MAX_STRAY_IMAGES} images of another orientation, or as many as the rest)", p
+                f"ImageOrientationPatient differs from that of {first_path.name}: not one volume (images "
+                f"far from the main orientation are skipped as localizers only when at most {MAX_STRAY_IMAGES})",
+                p
             )
         ipp = _float_list(ds, "ImagePositionPatient", 3)
         if ipp is None:
