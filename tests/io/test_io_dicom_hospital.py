@@ -87,6 +87,16 @@ def test_localizer_series_beside_the_scan_is_not_a_case(dicom_copy, ct64_nifti):
     np.testing.assert_array_equal(read_image(dicom_copy).array, read_image(ct64_nifti).array)
 
 
+def test_tiny_non_axial_series_without_image_type_is_not_a_case(dicom_copy, ct64_nifti):
+    """Two coronal images in their own series (a scout without ImageType) beside the scan."""
+    for k in range(2):
+        path = _localizer_from(dicom_copy / "IMG0001.dcm", dicom_copy / f"cor{k}.dcm", image_type=None)
+        _edit(path, SeriesInstanceUID="1.2.826.0.1.3680043.8.498.556", SeriesNumber=2,
+              ImagePositionPatient=[0, float(k), 0])
+    assert len(find_cases(dicom_copy)) == 1  # before: 2 cases, the coronal pair failing as 'too small'
+    np.testing.assert_array_equal(read_image(dicom_copy).array, read_image(ct64_nifti).array)
+
+
 def test_a_slightly_different_orientation_is_not_taken_for_a_localizer(dicom_copy):
     """5 degrees off is a damaged or different reconstruction, not a scout: still refused."""
     t = np.radians(5)

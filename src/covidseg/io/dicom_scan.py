@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
@@ -65,6 +66,8 @@ _HEADER_TAGS = [
 #: projection radiograph the scanner stores with the CT images, not an axial slice.
 #: (LOCALIZER is the DICOM term; vendors also write SCOUT, TOPOGRAM, SURVIEW, SCANOGRAM.)
 LOCALIZER_TYPES = frozenset({"LOCALIZER", "SCOUT", "TOPOGRAM", "SURVIEW", "SCANOGRAM"})
+#: A series of at most this many non-axial images is a scout series (see SeriesInfo.is_localizer).
+TINY_SERIES = 3
 
 
 def has_dicom_preamble(path: Path) -> bool:
@@ -141,6 +144,18 @@ def is_localizer(ds) -> bool:
     return any(str(part).strip().upper() in LOCALIZER_TYPES for part in parts)
 
 
+def _is_non_axial(ds) -> bool:
+    """True if ImageOrientationPatient is valid and its normal is not mostly head-feet."""
+    try:
+        iop = [float(v) for v in ds.get("ImageOrientationPatient")]
+    except (TypeError, ValueError):
+        return False
+    if len(iop) != 6:
+        return False
+    normal = np.cross(iop[:3], iop[3:])
+    return bool(np.isfinite(normal).all() and np.abs(normal).max() > 0 and int(np.argmax(np.abs(normal))) != 2)
+
+
 def _is_ct(modality: str | None, sop_class: str | None) -> bool:
     """CT needs both: Modality CT (when present) and a CT image SOP class (when present).
 
@@ -191,11 +206,15 @@ class SeriesInfo:
     has_pixels: bool = True
     sop_class: str | None = None
     localizers: int = 0  # images whose ImageType says localizer/scout
+    non_axial: int = 0  # images whose plane is not axial (normal not mostly head-feet)
 
     @property
     def is_localizer(self) -> bool:
-        """Every image of the series is a localizer/scout (never read as a volume)."""
-        return bool(self.files) and self.localizers == len(self.files)
+        """A scout series, never taken for the scan: every image a localizer by ImageType, or
+        a tiny series (<= TINY_SERIES images) of non-axial images (localizers without
+        ImageType; such a series could not give axial slices anyway)."""
+        n = len(self.files)
+        return bool(n) and (self.localizers == n or (n <= TINY_SERIES and self.non_axial == n))
 
     def not_ct_reason(self) -> str:
         return not_ct_reason(self.modality, self.sop_class)
@@ -247,6 +266,7 @@ def scan_dicom_folder(folder: Path, files: list[Path] | None = None) -> list[Ser
             info.has_pixels = info.has_pixels or ("Rows" in ds and "Columns" in ds)
         info.files.append(path)
         info.localizers += is_localizer(ds)
+        info.non_axial += _is_non_axial(ds)
     return list(series.values())
 
 
