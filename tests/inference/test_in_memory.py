@@ -125,3 +125,8 @@ def test_bad_image_objects_and_misplaced_arguments(segmenter, ct64):
         segmenter.predict(ct64, spacing=(1, 1, 1))
     with pytest.raises(ValueError, match=r"^series: only for a DICOM folder"):
         segmenter.predict(np.zeros((3, 40, 40)), spacing=(1, 1, 1), series="2")
+
+
+def test_an_unknown_object_is_a_type_error(segmenter):
+    with pytest.raises(TypeError, match="give a path, a CTImage, a numpy array"):
+        segmenter.predict([[0.0] * 40] * 40)

@@ -178,8 +178,10 @@ class Segmenter:
                 from covidseg.io import read_image
 
                 image = read_image(source, series=series)
-            else:
+            elif hasattr(source, "array") and hasattr(source, "is_hu"):
                 image = source  # a CTImage
+            else:
+                image = image_from_memory(source)  # an unknown type: the TypeError listing what works
         clock.mark("read")
         try:
             return self._predict_image(image, clock, progress)

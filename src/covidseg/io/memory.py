@@ -43,7 +43,7 @@ def _argument(what: str):
 
 
 def is_in_memory_image(obj: Any) -> bool:
-    """True for a numpy array (or array-like with a dtype), SimpleITK image or nibabel image."""
+    """True for a numpy array, a SimpleITK image or a nibabel image."""
     return _is_sitk(obj) or _is_nibabel(obj) or isinstance(obj, np.ndarray)
 
 
@@ -52,7 +52,9 @@ def _is_sitk(obj: Any) -> bool:
 
 
 def _is_nibabel(obj: Any) -> bool:
-    return type(obj).__module__.startswith("nibabel") and hasattr(obj, "affine") and hasattr(obj, "get_fdata")
+    from nibabel.spatialimages import SpatialImage
+
+    return isinstance(obj, SpatialImage)
 
 
 def image_from_memory(source: Any, *, spacing=None, hu: bool | None = None, orientation=None) -> CTImage:
