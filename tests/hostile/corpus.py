@@ -26,7 +26,8 @@ import nibabel as nib
 import numpy as np
 from PIL import Image
 
-__all__ = ["HostileCase", "make_corpus", "write_dicom", "write_series", "write_nifti",
+__all__ = ["HostileCase", "make_corpus", "write_dicom", "write_series", "write_nifti", "write_enhanced",
+           "compress_series", "compress_series_file", "LOCALIZER", "CORONAL",
            "SIZE", "HU_BACKGROUND", "HU_DISC", "PIXEL_SPACING", "SLICE_STEP", "N_SLICES", "BOMB_SIDE", "PNG16_MAX"]
 
 #: In-plane size of every generated image / slice (covidseg refuses images under 32x32).
@@ -41,6 +42,11 @@ N_SLICES = 6
 BOMB_SIDE = 20_000
 #: Maximum grey value of the 16-bit PNG (a CT exported as HU + 1024).
 PNG16_MAX = 3000
+#: ImageType of a localizer (scout) image, and the orientation of a coronal one.
+LOCALIZER = ["ORIGINAL", "PRIMARY", "LOCALIZER"]
+CORONAL = [1, 0, 0, 0, 0, -1]
+#: Enhanced CT Image Storage (multi-frame).
+ENHANCED_CT = "1.2.840.10008.5.1.4.1.1.2.1"
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,75 @@ def write_series(folder: Path, zs, *, sizes=None, rescale: bool = True, **attrs)
     return folder
 
 
+def compress_series_file(path: Path, syntax: str = "1.2.840.10008.1.2.5") -> Path:
+    """Re-encode one DICOM file in a compressed transfer syntax (default RLE Lossless, which
+    pydicom encodes without plugins)."""
+    import pydicom
+
+    ds = pydicom.dcmread(path)
+    ds.compress(syntax)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def compress_series(folder: Path, syntax: str = "1.2.840.10008.1.2.5") -> Path:
+    """Re-encode every file of a series folder (see :func:`compress_series_file`)."""
+    for path in sorted(folder.iterdir()):
+        compress_series_file(path, syntax)
+    return folder
+
+
+def _item(**attrs):
+    from pydicom.dataset import Dataset
+
+    item = Dataset()
+    for keyword, value in attrs.items():
+        setattr(item, keyword, value)
+    return item
+
+
+def write_enhanced(path: Path, zs, *, rescale: bool = True, shift_mm: float = 0.0,
+                   sop_class: str = ENHANCED_CT, **attrs) -> Path:
+    """One Enhanced CT (multi-frame) file of the disc, one frame per position in ``zs``
+    (stored = HU + 1024, rescale in the shared PixelValueTransformationSequence), built by
+    hand with the standard functional groups. ``shift_mm`` moves each frame that much
+    further along y per frame (a gantry-tilted stack)."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    uid = "1.2.826.0.1.3680043.8.498.7"
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = uid + ".1"
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, uid + ".1"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = uid + ".0", uid, uid + ".9"
+    ds.Modality, ds.SeriesNumber, ds.InstanceNumber = "CT", 1, 1
+    ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL", "NONE"]
+    ds.NumberOfFrames, ds.Rows, ds.Columns = len(zs), SIZE, SIZE
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    shared = _item(PixelMeasuresSequence=Sequence([_item(PixelSpacing=list(PIXEL_SPACING), SliceThickness=SLICE_STEP)]),
+                   PlaneOrientationSequence=Sequence([_item(ImageOrientationPatient=[1, 0, 0, 0, 1, 0])]))
+    if rescale:
+        shared.PixelValueTransformationSequence = Sequence(
+            [_item(RescaleIntercept=-1024, RescaleSlope=1, RescaleType="HU")])
+    ds.SharedFunctionalGroupsSequence = Sequence([shared])
+    x0, y0 = -SIZE * PIXEL_SPACING[1] / 2, -SIZE * PIXEL_SPACING[0] / 2
+    ds.PerFrameFunctionalGroupsSequence = Sequence([
+        _item(PlanePositionSequence=Sequence([_item(ImagePositionPatient=[x0, y0 + shift_mm * k, float(z)])]),
+              FrameContentSequence=Sequence([_item(FrameAcquisitionNumber=1)]))
+        for k, z in enumerate(zs)])
+    ds.PixelData = (np.repeat(_disc()[None], len(zs), 0).astype(np.int32) + 1024).astype("<u2").tobytes()
+    for keyword, value in attrs.items():
+        setattr(ds, keyword, value)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
 def write_nifti(path: Path, data: np.ndarray, affine=None, **patch) -> Path:
     """Write a NIfTI-1 file; ``patch`` sets raw header fields afterwards (e.g. ``pixdim``,
     ``srow_x``) in the bytes themselves, because nibabel 'fixes' zero or negative spacing
@@ -185,6 +260,21 @@ def _bomb_png(path: Path, side: int = BOMB_SIDE) -> Path:
             fh.write(_png_chunk(b"IDAT", again * min(32, n_blocks - start)))
         fh.write(_png_chunk(b"IDAT", tail[:-4] + struct.pack(">I", adler)))
         fh.write(_png_chunk(b"IEND", b""))
+    return path
+
+
+def _damage_rle(path: Path) -> Path:
+    """Re-encode a DICOM file as RLE Lossless and cut its RLE data to a third (GDCM decodes
+    a damaged header alone, so the data itself must be missing)."""
+    import pydicom
+    from pydicom.encaps import encapsulate, generate_frames
+
+    ds = pydicom.dcmread(path)
+    ds.compress("1.2.840.10008.1.2.5")
+    frame = bytearray(next(generate_frames(ds.PixelData, number_of_frames=1)))
+    cut = bytes(frame[: len(frame) // 3])
+    ds.PixelData = encapsulate([cut + b"\x00" * (len(cut) % 2)])
+    ds.save_as(path, enforce_file_format=True)
     return path
 
 
@@ -305,6 +395,48 @@ def make_corpus(root: Path) -> list[HostileCase]:
         "one image with PixelSpacing 0.9 among 0.75\\0.8")
     add("dicom-series-no-rescale", write_series(sub("series-no-rescale"), zs, rescale=False), "error",
         r"RescaleSlope", "no RescaleSlope/RescaleIntercept")
+
+    # --- DICOM as hospitals send it: localizers, Enhanced CT, compression, gantry tilt
+    add("dicom-localizer-file", write_dicom(root / "localizer.dcm", ImageType=LOCALIZER, ImageOrientationPatient=CORONAL),
+        "error", r"localizer/scout image", "one localizer (scout) image given as the input")
+    scouts = sub("series-localizers-only")
+    write_dicom(scouts / "AP.dcm", instance=1, ImageType=LOCALIZER, ImageOrientationPatient=CORONAL)
+    write_dicom(scouts / "LAT.dcm", instance=2, ImageType=LOCALIZER, ImageOrientationPatient=[0, 1, 0, 0, 0, -1])
+    add("dicom-series-localizers-only", scouts, "error", r"localizer", "a series of 2 localizers, nothing else")
+    with_scouts = write_series(sub("series-with-localizers"), zs)
+    write_dicom(with_scouts / "SCOUT1.dcm", instance=90, ImageType=LOCALIZER, ImageOrientationPatient=CORONAL)
+    write_dicom(with_scouts / "SCOUT2.dcm", instance=91, ImageOrientationPatient=[0, 1, 0, 0, 0, -1])
+    add("dicom-series-with-localizers", with_scouts, "ok", "",
+        "6 axial slices + a LOCALIZER image + an image of another orientation (skipped)")
+    mixed_orientation = write_series(sub("series-mixed-orientation"), zs)
+    for k in range(4):
+        write_dicom(mixed_orientation / f"COR{k}.dcm", instance=50 + k, z=float(k), ImageOrientationPatient=CORONAL)
+    add("dicom-series-mixed-orientation", mixed_orientation, "error", r"ImageOrientationPatient differs",
+        "6 axial + 4 coronal images: two reconstructions, not localizers")
+    tilted = sub("series-gantry-tilt")
+    shift = SLICE_STEP * float(np.tan(np.radians(20)))
+    for k, z in enumerate(zs):
+        write_dicom(tilted / f"IM{k + 1:04d}.dcm", z=z, instance=k + 1, GantryDetectorTilt=20,
+                    ImagePositionPatient=[-SIZE * PIXEL_SPACING[1] / 2, -SIZE * PIXEL_SPACING[0] / 2 + shift * k, z])
+    add("dicom-series-gantry-tilt", tilted, "error", r"gantry-tilted",
+        "slice positions move 0.91 mm in y per 2.5 mm in z (20 degree tilt)")
+    add("dicom-series-rle", compress_series(write_series(sub("series-rle"), zs)), "ok", "",
+        "RLE Lossless (compressed transfer syntax)")
+    damaged = write_dicom(root / "damaged-rle.dcm")
+    _damage_rle(damaged)
+    add("dicom-damaged-rle", damaged, "error", r"cannot decode .*transfer syntax RLE Lossless",
+        "RLE Lossless cut to a third of its data")
+    unknown = compress_series_file(write_dicom(root / "unknown-syntax.dcm"))
+    # same length (20 bytes): the file stays well formed, only the syntax is unknown
+    unknown.write_bytes(unknown.read_bytes().replace(b"1.2.840.10008.1.2.5\x00", b"1.2.840.10008.1.2.77", 1))
+    add("dicom-unknown-transfer-syntax", unknown, "error", r"transfer syntax 1\.2\.840\.10008\.1\.2\.77\b",
+        "encapsulated pixel data in a transfer syntax no decoder knows")
+    add("dicom-enhanced-ct", write_enhanced(root / "enhanced.dcm", zs[::-1]), "ok", "",
+        "Enhanced CT: 6 frames in one file, frames stored top-down")
+    add("dicom-enhanced-no-rescale", write_enhanced(root / "enhanced-no-rescale.dcm", zs, rescale=False), "error",
+        r"RescaleSlope", "Enhanced CT without PixelValueTransformationSequence")
+    add("dicom-enhanced-gantry-tilt", write_enhanced(root / "enhanced-tilt.dcm", zs, shift_mm=shift), "error",
+        r"gantry-tilted", "Enhanced CT whose frame positions drift in-plane (20 degree tilt)")
 
     # --- plain images
     deep = root / "deep16.png"

@@ -68,6 +68,14 @@ ERROR_TYPES = {
     "dicom-series-mixed-size": UnsupportedFormatError,
     "dicom-series-mixed-spacing": UnsupportedFormatError,
     "dicom-series-no-rescale": UnsupportedFormatError,
+    "dicom-localizer-file": UnsupportedFormatError,
+    "dicom-series-localizers-only": UnsupportedFormatError,
+    "dicom-series-mixed-orientation": UnsupportedFormatError,
+    "dicom-series-gantry-tilt": UnsupportedFormatError,
+    "dicom-damaged-rle": UnreadableFileError,
+    "dicom-unknown-transfer-syntax": UnreadableFileError,
+    "dicom-enhanced-no-rescale": UnsupportedFormatError,
+    "dicom-enhanced-gantry-tilt": UnsupportedFormatError,
     "png-rgba-translucent": UnsupportedFormatError,
     "png-1x1": DimensionError,
     "png-bomb": DimensionError,
@@ -193,7 +201,20 @@ OK_EXPECTATIONS = {
     "jpg-named-png": _expect_jpeg,
     "unicode-dicom-series": lambda img: _expect_ct_volume(
         img, "dicom-series", N_SLICES, (SLICE_STEP, *PIXEL_SPACING)),
+    "dicom-series-with-localizers": lambda img: (
+        _expect_ct_volume(img, "dicom-series", N_SLICES, (SLICE_STEP, *PIXEL_SPACING)),
+        _expect_equal(img.metadata["skipped_localizers"], ["SCOUT1.dcm", "SCOUT2.dcm"])),
+    "dicom-series-rle": lambda img: (
+        _expect_ct_volume(img, "dicom-series", N_SLICES, (SLICE_STEP, *PIXEL_SPACING)),
+        _expect_equal(img.metadata["transfer_syntax"], "1.2.840.10008.1.2.5")),
+    "dicom-enhanced-ct": lambda img: (
+        _expect_ct_volume(img, "dicom-series", N_SLICES, (SLICE_STEP, *PIXEL_SPACING)),
+        _expect_equal((img.metadata["frames"], img.metadata["sop_class"]), (N_SLICES, "Enhanced CT Image Storage"))),
 }
+
+
+def _expect_equal(got, want):
+    assert got == want, (got, want)
 
 
 def test_every_ok_case_has_expectations():

@@ -50,6 +50,9 @@ def write_dicom_seg(pred: "Prediction", path: Path) -> Path:
     files = (img.metadata or {}).get("files")
     if not files or img.affine is None:
         raise InputError("a DICOM-SEG needs the source DICOM files and their geometry", img.source)
+    if (img.metadata or {}).get("multiframe"):
+        raise InputError("a DICOM-SEG for an Enhanced CT (multi-frame) input is not supported yet; "
+                         "use the NIfTI masks", img.source)
     sources = [pydicom.dcmread(f) for f in files]
     for ds in sources:
         # Type-2 patient/study attributes highdicom copies; some exporters omit them. Empty is

@@ -147,15 +147,41 @@ class Segmenter:
                              size=config.inference_size, precision=config.precision, tta=config.tta) if channels else None
 
     # ------------------------------------------------------------------ prediction
-    def predict(self, source, *, series: str | int | None = None, progress: ProgressFn | None = None) -> Prediction:
-        """Segment and measure one case: a path (anything ``covidseg.io.read_image`` reads) or a CTImage."""
-        clock = _Clock()
-        if isinstance(source, (str, os.PathLike)):
-            from covidseg.io import read_image
+    def predict(self, source, *, series: str | int | None = None, progress: ProgressFn | None = None,
+                spacing=None, hu: bool | None = None, orientation=None) -> Prediction:
+        """Segment and measure one case.
 
-            image = read_image(source, series=series)
+        ``source``: a path (anything ``covidseg.io.read_image`` reads), a CTImage, or an
+        in-memory volume (like lungmask's ``LMInferer.apply``): a numpy array ``(z, y, x)``
+        with ``spacing=(z, y, x)`` in mm (required for a volume; a ``(y, x)`` slice may go
+        without), a SimpleITK image or a nibabel image (their own geometry is used). ``hu``:
+        True for Hounsfield units, False for a plain grey image, None (default) for the rule
+        of the unit-less formats (HU when the minimum is below -200). ``orientation``: the
+        patient direction each array axis increases toward (default ``"SPL"``, the layout
+        of ``CTImage.array``). See ``covidseg.io.memory``; a bad array raises a one-line
+        ``ValueError`` naming the problem.
+        """
+        clock = _Clock()
+        from covidseg.io.memory import image_from_memory, is_in_memory_image
+
+        in_memory = {"spacing": spacing, "hu": hu, "orientation": orientation}
+        if is_in_memory_image(source):
+            if series is not None:
+                raise ValueError("series: only for a DICOM folder, not an in-memory image")
+            image = image_from_memory(source, **in_memory)
         else:
-            image = source
+            given = [k for k, v in in_memory.items() if v is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for an in-memory array or image, not a "
+                                 f"{type(source).__name__}")
+            if isinstance(source, (str, os.PathLike)):
+                from covidseg.io import read_image
+
+                image = read_image(source, series=series)
+            elif hasattr(source, "array") and hasattr(source, "is_hu"):
+                image = source  # a CTImage
+            else:
+                image = image_from_memory(source)  # an unknown type: the TypeError listing what works
         clock.mark("read")
         try:
             return self._predict_image(image, clock, progress)

@@ -7,7 +7,8 @@ The rule (also in ``docs/io.md``):
 
   - every DICOM **series** (files directly in that folder, grouped by SeriesInstanceUID)
     is one case named after the folder (several CT series in one folder: the folder name
-    plus ``_<SeriesNumber>``); series that are not CT (SEG, SR, MR ...) are skipped;
+    plus ``_<SeriesNumber>``); series that are not CT (SEG, SR, MR ...) are skipped, and
+    so are localizer/scout series (ImageType LOCALIZER) beside another CT series;
   - its JPG/PNG files are **one** case, a stack of slices in natural name order, named
     after the folder — unless their sizes differ, in which case they cannot form a stack
     and each image is its own case;
@@ -125,6 +126,13 @@ def _folder_cases(folder: Path, files: list[Path], skipped_non_ct: list[str]) ->
             if not s.is_ct:
                 skipped_non_ct.append(f"{folder}: {s.label()}")
                 log.info("%s: skipping DICOM series that is not CT (%s)", folder, s.label())
+        if any(not s.is_localizer for s in ct):
+            # The scout/topogram series stored beside a scan is not a case (alone, it stays
+            # one, so that reading it says why it cannot be segmented).
+            for s in ct:
+                if s.is_localizer:
+                    log.info("%s: skipping localizer/scout series (%s)", folder, s.label())
+            ct = [s for s in ct if not s.is_localizer]
         for index, s in enumerate(ct, start=1):
             name = _folder_name(folder)
             if len(ct) > 1:

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pydicom
 from pydicom.errors import InvalidDicomError
 
@@ -15,6 +16,7 @@ from covidseg.errors import (
     EmptyFolderError,
     NotCTError,
     UnreadableFileError,
+    UnsupportedFormatError,
 )
 from covidseg.io._common import natural_key, one_line
 
@@ -31,6 +33,8 @@ __all__ = [
     "not_ct_reason",
     "tag_str",
     "tag_int",
+    "is_localizer",
+    "LOCALIZER_TYPES",
 ]
 
 #: File extensions taken for DICOM. Files without an extension are DICOM if they carry the
@@ -55,7 +59,15 @@ _HEADER_TAGS = [
     "ImageOrientationPatient",
     "InstanceNumber",
     "NumberOfFrames",
+    "ImageType",
 ]
+
+#: ImageType values (any of its components) that mark a localizer / scout / topogram: a
+#: projection radiograph the scanner stores with the CT images, not an axial slice.
+#: (LOCALIZER is the DICOM term; vendors also write SCOUT, TOPOGRAM, SURVIEW, SCANOGRAM.)
+LOCALIZER_TYPES = frozenset({"LOCALIZER", "SCOUT", "TOPOGRAM", "SURVIEW", "SCANOGRAM"})
+#: A series of at most this many non-axial images is a scout series (see SeriesInfo.is_localizer).
+TINY_SERIES = 3
 
 
 def has_dicom_preamble(path: Path) -> bool:
@@ -123,6 +135,27 @@ def tag_int(ds, keyword: str) -> int | None:
         return None
 
 
+def is_localizer(ds) -> bool:
+    """True if the image's ImageType names it a localizer/scout (see :data:`LOCALIZER_TYPES`)."""
+    value = ds.get("ImageType")
+    if value is None:
+        return False
+    parts = [value] if isinstance(value, str) else list(value)
+    return any(str(part).strip().upper() in LOCALIZER_TYPES for part in parts)
+
+
+def _is_non_axial(ds) -> bool:
+    """True if ImageOrientationPatient is valid and its normal is not mostly head-feet."""
+    try:
+        iop = [float(v) for v in ds.get("ImageOrientationPatient")]
+    except (TypeError, ValueError):
+        return False
+    if len(iop) != 6:
+        return False
+    normal = np.cross(iop[:3], iop[3:])
+    return bool(np.isfinite(normal).all() and np.abs(normal).max() > 0 and int(np.argmax(np.abs(normal))) != 2)
+
+
 def _is_ct(modality: str | None, sop_class: str | None) -> bool:
     """CT needs both: Modality CT (when present) and a CT image SOP class (when present).
 
@@ -172,6 +205,16 @@ class SeriesInfo:
     is_ct: bool = True
     has_pixels: bool = True
     sop_class: str | None = None
+    localizers: int = 0  # images whose ImageType says localizer/scout
+    non_axial: int = 0  # images whose plane is not axial (normal not mostly head-feet)
+
+    @property
+    def is_localizer(self) -> bool:
+        """A scout series, never taken for the scan: every image a localizer by ImageType, or
+        a tiny series (<= TINY_SERIES images) of non-axial images (localizers without
+        ImageType; such a series could not give axial slices anyway)."""
+        n = len(self.files)
+        return bool(n) and (self.localizers == n or (n <= TINY_SERIES and self.non_axial == n))
 
     def not_ct_reason(self) -> str:
         return not_ct_reason(self.modality, self.sop_class)
@@ -183,6 +226,8 @@ class SeriesInfo:
         if self.description:
             parts.append(f"description {self.description!r}")
         kind = self.modality or "no modality"
+        if self.is_localizer:
+            kind += " localizer"
         if not self.is_ct and self.sop_class:
             kind += f" {getattr(pydicom.uid.UID(self.sop_class), 'name', None) or self.sop_class}"
         parts.append(f"{len(self.files)} images, {kind}")
@@ -220,6 +265,8 @@ def scan_dicom_folder(folder: Path, files: list[Path] | None = None) -> list[Ser
             info.is_ct = info.is_ct or is_ct_dataset(ds)
             info.has_pixels = info.has_pixels or ("Rows" in ds and "Columns" in ds)
         info.files.append(path)
+        info.localizers += is_localizer(ds)
+        info.non_axial += _is_non_axial(ds)
     return list(series.values())
 
 
@@ -233,7 +280,7 @@ def _list_files(folder: Path) -> list[Path]:
 
 def select_series(found: list[SeriesInfo], series: str | int | None, folder: Path) -> tuple[SeriesInfo, str]:
     """Choose one series: by ``series`` (SeriesInstanceUID, SeriesNumber or
-    SeriesDescription, tried in that order), else the CT series with the most images.
+    SeriesDescription, tried in that order), else the CT series (not localizer-only) with the most images.
 
     Returns ``(info, how)`` where ``how`` says why it was chosen. Raises
     :class:`ConfigError` if ``series`` matches none or several series,
@@ -267,6 +314,15 @@ def select_series(found: list[SeriesInfo], series: str | int | None, folder: Pat
         raise NotCTError(
             "no CT series in the folder: " + "; ".join(s.label() for s in images), images[0].files[0]
         )
+    # A localizer series (the scout/topogram the scanner stores beside the scan) is never the
+    # volume meant.
+    volumes = [s for s in ct if not s.is_localizer]
+    if not volumes:
+        raise UnsupportedFormatError(
+            "the only CT series are localizer/scout images (ImageType LOCALIZER: projection "
+            "radiographs, not axial slices): " + "; ".join(s.label() for s in ct), folder
+        )
+    ct = volumes
     chosen = max(ct, key=lambda s: len(s.files))  # max() keeps the first of equals
     if len(ct) == 1:
         return chosen, "only CT series in the folder"

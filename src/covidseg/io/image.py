@@ -15,7 +15,7 @@ import numpy as np
 __all__ = ["CTImage", "Case", "KINDS", "CANONICAL_ORIENTATION", "NativeGeometry"]
 
 #: Values of :attr:`CTImage.kind` / :attr:`Case.kind`.
-KINDS = ("image", "slices", "nifti", "dicom-series", "dicom-file", "nrrd", "metaimage")
+KINDS = ("image", "slices", "nifti", "dicom-series", "dicom-file", "nrrd", "metaimage", "array")
 
 #: Patient direction each axis of a volume's array increases toward, for every volume read
 #: (z toward superior, rows toward posterior, columns toward patient-left): an axial slice
@@ -52,7 +52,8 @@ class CTImage:
         kind: one of :data:`KINDS`: ``"image"`` (one JPG/PNG), ``"slices"`` (a folder of
             JPG/PNG slices stacked in natural file-name order), ``"nifti"``,
             ``"dicom-series"``, ``"dicom-file"``, ``"nrrd"`` (.nrrd/.nhdr),
-            ``"metaimage"`` (.mha/.mhd).
+            ``"metaimage"`` (.mha/.mhd), ``"array"`` (an in-memory numpy array, SimpleITK or
+            nibabel image given to ``Segmenter.predict``; ``source`` is None).
         orientation: the patient direction each array axis increases toward. Volumes are
             always reoriented to :data:`CANONICAL_ORIENTATION` ``("S", "P", "L")``; plain
             images are assumed to be ``("P", "L")`` (radiological display) and a stack of

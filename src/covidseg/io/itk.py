@@ -21,7 +21,7 @@ from covidseg.io.atomic import full_suffix
 from covidseg.io.geometry import canonical_shape, geometry_fields, itk_to_affine, to_canonical
 from covidseg.io.image import CTImage
 
-__all__ = ["ITK_SUFFIXES", "read_itk"]
+__all__ = ["ITK_SUFFIXES", "read_itk", "sitk_to_ctimage"]
 
 #: suffix -> CTImage.kind
 ITK_SUFFIXES = {".nrrd": "nrrd", ".nhdr": "nrrd", ".mha": "metaimage", ".mhd": "metaimage"}
@@ -49,20 +49,11 @@ def read_itk(path: Path) -> CTImage:
             raise UnsupportedFormatError(
                 f"{components} components per voxel (vector/colour data); a CT volume has one", path
             )
-        dims = squeeze_to_3d(size, path, "the image")  # (i, j, k)
+        squeeze_to_3d(size, path, "the image")  # refused before reading the voxels
         check_voxel_count(size, path, "the image")
         header_spacing = list(reader.GetSpacing())[:3]
         check_spacing(header_spacing, path)
         image = reader.Execute()
-        data = sitk.GetArrayViewFromImage(image)  # reversed ITK index order
-        raw = np.asarray(data, dtype=np.float32).T.reshape(dims)  # (i, j, k)
-        n = image.GetDimension()
-        origin = list(image.GetOrigin())[:3] + [0.0] * max(0, 3 - n)
-        spacing = list(image.GetSpacing())[:3] + [1.0] * max(0, 3 - n)
-        d = np.eye(3)
-        full = np.asarray(image.GetDirection(), dtype=float).reshape(n, n)
-        m = min(n, 3)
-        d[:m, :m] = full[:m, :m]
     except (CovidsegError, MemoryError):
         raise
     except Exception as exc:  # SimpleITK raises RuntimeError with ITK's message
@@ -70,6 +61,39 @@ def read_itk(path: Path) -> CTImage:
         reason = next((line for line in message if "Description" in line or "ERROR" in line),
                       message[-1] if message else type(exc).__name__)
         raise UnreadableFileError(f"not a readable {kind} file ({one_line(reason)})", path) from exc
+    metadata = {
+        "format": "NRRD" if kind == "nrrd" else "MetaImage",
+        "file_size": size,
+        "file_pixel_type": image.GetPixelIDTypeAsString(),
+        "is_hu_reason": "guessed from the values (no unit in the file): minimum < -200",
+    }
+    return sitk_to_ctimage(image, path, kind, metadata)
+
+
+def sitk_to_ctimage(image, path: Path | None, kind: str, metadata: dict) -> CTImage:
+    """A SimpleITK image (read from a file or built in memory) as a canonical ``(z, y, x)``
+    CTImage: geometry from its LPS origin/spacing/direction, the same checks as
+    :func:`read_itk`. ``path`` is None for an in-memory image."""
+    import SimpleITK as sitk
+
+    size = tuple(image.GetSize())
+    components = image.GetNumberOfComponentsPerPixel()
+    if components != 1:
+        raise UnsupportedFormatError(
+            f"{components} components per voxel (vector/colour data); a CT volume has one", path
+        )
+    dims = squeeze_to_3d(size, path, "the image")  # (i, j, k)
+    check_voxel_count(size, path, "the image")
+    check_spacing(list(image.GetSpacing())[:3], path)
+    data = sitk.GetArrayViewFromImage(image)  # reversed ITK index order
+    raw = np.asarray(data, dtype=np.float32).T.reshape(dims)  # (i, j, k)
+    n = image.GetDimension()
+    origin = list(image.GetOrigin())[:3] + [0.0] * max(0, 3 - n)
+    spacing = list(image.GetSpacing())[:3] + [1.0] * max(0, 3 - n)
+    d = np.eye(3)
+    full = np.asarray(image.GetDirection(), dtype=float).reshape(n, n)
+    m = min(n, 3)
+    d[:m, :m] = full[:m, :m]
     affine = itk_to_affine(origin, spacing, d.reshape(-1))
     check_affine(affine, path)
     _z, rows, cols = canonical_shape(dims, affine)
@@ -77,12 +101,6 @@ def read_itk(path: Path) -> CTImage:
     check_array(raw, path)
     array, native = to_canonical(raw, affine)
     geo = geometry_fields(native)
-    metadata = {
-        "format": "NRRD" if kind == "nrrd" else "MetaImage",
-        "file_size": size,
-        "file_pixel_type": image.GetPixelIDTypeAsString(),
-        "is_hu_reason": "guessed from the values (no unit in the file): minimum < -200",
-    }
     return CTImage(
         array=array,
         **geo,

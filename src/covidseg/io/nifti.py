@@ -22,7 +22,7 @@ from covidseg.io._common import (
 from covidseg.io.geometry import canonical_shape, geometry_fields, to_canonical
 from covidseg.io.image import CTImage
 
-__all__ = ["read_nifti"]
+__all__ = ["read_nifti", "nibabel_to_ctimage"]
 
 
 def _raw_header(path: Path):
@@ -78,6 +78,13 @@ def read_nifti(path: Path) -> CTImage:
         raise UnreadableFileError(f"not a readable NIfTI file ({one_line(exc)})", path) from exc
     if not isinstance(img, (nib.Nifti1Image, nib.Nifti2Image)):
         raise UnsupportedFormatError(f"not a NIfTI image ({type(img).__name__})", path)
+    return nibabel_to_ctimage(img, path)
+
+
+def nibabel_to_ctimage(img, path: Path | None, kind: str = "nifti", metadata: dict | None = None) -> CTImage:
+    """A loaded nibabel image (file or in-memory) as a canonical ``(z, y, x)`` CTImage: the
+    checks and reorientation of :func:`read_nifti` after the file is parsed. ``path`` is
+    None for an in-memory image (errors then carry no path)."""
     dtype = img.get_data_dtype()
     if dtype.fields is not None or dtype.kind == "c":
         raise UnsupportedFormatError(f"NIfTI data type {dtype} (RGB/complex) is not supported", path)
@@ -96,23 +103,25 @@ def read_nifti(path: Path) -> CTImage:
         ) from exc
     raw = raw.reshape(shape3)
     check_array(raw, path)
-    array, native = to_canonical(raw, img.affine, header=img.header.copy())
-    geo = geometry_fields(native)
     hdr = img.header
-    metadata = {
-        "format": "NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1",
-        "file_shape": tuple(int(s) for s in img.shape),
-        "file_dtype": str(dtype),
-        "file_axcodes": tuple(nib.aff2axcodes(img.affine)),
-        "qform_code": int(hdr["qform_code"]),
-        "sform_code": int(hdr["sform_code"]),
-        "is_hu_reason": "guessed from the values (NIfTI has no unit): minimum < -200",
-    }
+    is_nifti = isinstance(img, (nib.Nifti1Image, nib.Nifti2Image))
+    array, native = to_canonical(raw, img.affine, header=hdr.copy() if is_nifti else None)
+    geo = geometry_fields(native)
+    if metadata is None:
+        metadata = {
+            "format": "NIfTI-2" if isinstance(img, nib.Nifti2Image) else "NIfTI-1",
+            "file_shape": tuple(int(s) for s in img.shape),
+            "file_dtype": str(dtype),
+            "file_axcodes": tuple(nib.aff2axcodes(img.affine)),
+            "qform_code": int(hdr["qform_code"]),
+            "sform_code": int(hdr["sform_code"]),
+            "is_hu_reason": "guessed from the values (NIfTI has no unit): minimum < -200",
+        }
     return CTImage(
         array=array,
         **geo,
         is_hu=looks_like_hu(array),
-        kind="nifti",
+        kind=kind,
         source=path,
         metadata=metadata,
         native=native,
