@@ -51,6 +51,7 @@ from covidseg.data import (
     targets_for,
 )
 from covidseg.errors import ConfigError, FileMissingError
+from covidseg.io.windowing import WINDOW_KEY, Window, window_metadata
 from covidseg.training.checkpoint import (
     atomic_torch_save,
     atomic_write_text,
@@ -196,8 +197,10 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         self.is_main = self.rank == 0
 
-        # Data: labelled slices, seeded split, optional pseudo-labelled slices.
-        samples = load_folder(cfg.data, cfg.task)
+        # Data: labelled slices, seeded split, optional pseudo-labelled slices. NIfTI HU go
+        # through the window export() records, the one predict then uses for this model.
+        self.hu_window = Window.from_range(*cfg.hu_window)
+        samples = load_folder(cfg.data, cfg.task, hu_window=self.hu_window)
         if len(samples) <= cfg.val_count:
             raise ConfigError(f"val_count: {cfg.val_count} validation slices leave none to train on "
                               f"({len(samples)} in {cfg.data})")
@@ -216,7 +219,7 @@ class Trainer:
         self.val_set = SliceDataset([samples[i] for i in va_idx], cfg.input_size, augment=None) if va_idx else None
         self.pseudo_sha256 = None
         if cfg.unlabeled and cfg.pseudo_epochs:
-            unl = load_folder(cfg.unlabeled, cfg.task, pseudo=cfg.pseudo_folder)
+            unl = load_folder(cfg.unlabeled, cfg.task, pseudo=cfg.pseudo_folder, hu_window=self.hu_window)
             self.pseudo_sha256 = data_checksum(unl, cfg.unlabeled)
             kind = FULL if self.spec.activation == "sigmoid" else INFECTION_ONLY
             pseudo = SliceDataset(unl, cfg.input_size, augment=cfg.augment, seed=cfg.seed + 1, kind=kind, weight=cfg.pseudo_weight)
@@ -589,6 +592,7 @@ class Trainer:
             "activation": self.spec.activation,
             "input_size": self.cfg.input_size,
             "threshold": threshold,
+            WINDOW_KEY: window_metadata(Window.from_range(*self.cfg.hu_window)),
             "val_dice": None if not math.isfinite(val) or self.val_set is None else round(float(val), 6),
             "epochs": self.epoch,
             "checkpoint": self.cfg.checkpoint,
