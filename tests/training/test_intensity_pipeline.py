@@ -112,3 +112,32 @@ def test_a_bad_window_in_the_training_config_is_refused(nifti_split, tmp_path):
 
     with pytest.raises(ConfigError, match="hu_window"):
         TrainConfig(task="all", data=str(nifti_split), out=str(tmp_path / "r"), hu_window=[250.0, -1100.0])
+
+
+@pytest.mark.slow  # the whole 64-slice volume twice: ~40 s on an idle 2-core CPU
+def test_shipped_model_masks_on_cip_ct64_are_unchanged(ct_examples, monkeypatch):
+    """The shipped weights have no window key: predict still maps HU through -1100 .. 250
+    (the window every shipped number was measured with), so their masks do not change."""
+    from covidseg.inference import Segmenter
+    from covidseg.inference.engine import Runner
+    from covidseg.io import read_image
+
+    img = read_image(ct_examples / "cip-ct64.nii.gz")
+    fed: dict[int, np.ndarray] = {}
+    run = Runner.run
+
+    def recording_run(self, images, indices, box, progress=None, **kw):
+        fed.update({i: images(i) for i in indices[:3]})
+        return run(self, images, indices, box, progress, **kw)
+
+    monkeypatch.setattr(Runner, "run", recording_run)
+    new = Segmenter(precision="fp32").predict(img)
+    assert fed  # the lesion network ran
+    for i, unit in fed.items():  # the pre-change formula, written out independently
+        legacy = np.clip((img.array[i].astype(np.float32) + np.float32(1100)) * np.float32(1 / 1350), 0, 1)
+        np.testing.assert_array_equal(unit, legacy)
+    monkeypatch.setattr(Runner, "run", run)
+    legacy = Segmenter(precision="fp32", hu_window=(-1100.0, 250.0)).predict(img)
+    assert new.lesion.any() and new.lung.any()
+    for name in ("lung", "lesion", "classes"):
+        np.testing.assert_array_equal(getattr(new, name), getattr(legacy, name), err_msg=name)

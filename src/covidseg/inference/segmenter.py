@@ -228,7 +228,8 @@ class Segmenter:
                 def to_input(crops: np.ndarray, model: LoadedModel) -> np.ndarray:
                     return to_unit(crops, True, windows[id(model)])
 
-            for i, channel_probs in self.runner.run(unit_slice, indices, box, tick, to_input):
+            run_kw = {} if to_input is None else {"to_input": to_input}
+            for i, channel_probs in self.runner.run(unit_slice, indices, box, tick, **run_kw):
                 for c, p in channel_probs.items():
                     probs[c][i][box.slices] = np.rint(p * 255.0).astype(np.uint8)
             refined = self._refined_box(probs, box) if lung_hu is None and cfg.refine_crop else None
@@ -239,7 +240,7 @@ class Segmenter:
                 done, total = 0, len(rows)
                 for c in probs:
                     probs[c][:] = 0
-                for i, channel_probs in self.runner.run(unit_slice, rows.tolist(), refined, tick, to_input):
+                for i, channel_probs in self.runner.run(unit_slice, rows.tolist(), refined, tick, **run_kw):
                     for c, p in channel_probs.items():
                         probs[c][i][refined.slices] = np.rint(p * 255.0).astype(np.uint8)
             clock.mark("network")
