@@ -40,7 +40,10 @@ def slice_sources(split: str | Path) -> dict[str, SliceSource]:
             import nibabel as nib
 
             try:
-                n = int(nib.load(str(path)).shape[2])
+                img = nib.load(str(path))
+                # the array axis closest to head-feet (load_folder reorients to RAS+ first)
+                z_axis = int(np.nonzero(nib.io_orientation(img.affine)[:, 0] == 2)[0][0])
+                n = int(img.shape[z_axis])
             except Exception as exc:  # nibabel raises many types for corrupt files
                 raise InputError(f"cannot read NIfTI ({exc})", path) from None
             out.update({f"{stem}_z{z:03d}": SliceSource(path, z) for z in range(n)})
