@@ -77,6 +77,9 @@ def test_predict_feeds_the_grey_levels_training_saw(nifti_split, tmp_path, windo
     meta = json.loads((model_dir / "config.json").read_text())["metadata"]
     expected = MODEL_WINDOW if window is None else Window.from_range(*window)
     assert meta[WINDOW_KEY] == [expected.lower, expected.upper]
+    from covidseg.inference.models import discover, load_models
+
+    assert load_models(discover(model_dir))[0].describe()["hu_window"] == meta[WINDOW_KEY]  # into report.json
 
     train_set = trainer.train_set
     fed = {i: _network_inputs(model_dir, nifti_split / "images" / f"case{i}.nii.gz") for i in range(3)}

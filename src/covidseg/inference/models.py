@@ -67,6 +67,7 @@ class LoadedModel:
         return {"name": self.name, "path": str(self.path), "task": self.task, "labels": list(self.labels),
                 "activation": self.activation, "input_size": self.input_size, "threshold": self.threshold,
                 "sha256": self.sha256, "architecture": type(self.module).__name__,
+                "hu_window": [self.hu_window.lower, self.hu_window.upper],
                 **{k: self.metadata[k] for k in ("val_dice", "epochs", "code_version") if k in self.metadata}}
 
 
