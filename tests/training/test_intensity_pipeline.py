@@ -144,3 +144,32 @@ def test_shipped_model_masks_on_cip_ct64_are_unchanged(ct_examples, monkeypatch)
     assert new.lesion.any() and new.lung.any()
     for name in ("lung", "lesion", "classes"):
         np.testing.assert_array_equal(getattr(new, name), getattr(legacy, name), err_msg=name)
+
+
+def test_models_with_different_windows_each_get_their_own(tmp_path):
+    """A lung model and a lesion model trained with different HU windows run together: each
+    network sees the volume through its own stored window."""
+    import torch
+
+    from covidseg.inference import Segmenter
+    from covidseg.io import read_image
+    from covidseg.models import MAUNet, MAUNetConfig
+
+    windows = {"lung": [-1000.0, 0.0], "lesion": [-1100.0, 250.0]}
+    for k, (task, w) in enumerate(windows.items()):
+        torch.manual_seed(k)
+        MAUNet(MAUNetConfig(num_classes=1, base_channels=4, depth=2, cbam_reduction=2)).save_pretrained(
+            tmp_path / "models" / task, metadata={"task": task, "labels": ["background", task if task == "lung"
+                                                  else "infection"], "activation": "sigmoid",
+                                                  "input_size": SIDE, "threshold": 0.5, WINDOW_KEY: w})
+    hu, _, _ = _volume(np.random.default_rng(3))
+    nib.save(nib.Nifti1Image(hu, np.diag([0.8, 0.8, 5.0, 1.0])), tmp_path / "ct.nii.gz")
+    seg = Segmenter(tmp_path / "models", tasks=("lung", "lesion"), lung_method="model", precision="fp32")
+    seen: dict[str, list[np.ndarray]] = {}
+    for m in seg.models:
+        m.module.register_forward_pre_hook(
+            lambda module, args, task=m.task: seen.setdefault(task, []).append(args[0].numpy().copy()))
+    seg.predict(tmp_path / "ct.nii.gz")
+    volume = read_image(tmp_path / "ct.nii.gz").array
+    for task, w in windows.items():
+        np.testing.assert_array_equal(np.concatenate(seen[task])[:, 0], to_unit(volume, True, Window.from_range(*w)))
