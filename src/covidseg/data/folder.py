@@ -12,6 +12,11 @@ Mask files share the image's stem. Only the mask folders the task needs must exi
 with other values is refused (:func:`check_mask_values`), never guessed.
 A NIfTI volume becomes one 2-D sample per axial slice (slices with lung, or with lesion
 if there is no lung mask), rotated to radiological display like the 8-bit slices.
+
+Intensities go through the same mapping as inference (``covidseg.io.to_unit``), stored as
+8-bit grey: NIfTI HU through ``hu_window`` (default ``covidseg.io.MODEL_WINDOW``, the
+window the trainer records in the model's metadata), 16-bit images min..max like predict
+does, 8-bit images as they are.
 """
 
 from __future__ import annotations
@@ -25,12 +30,11 @@ from PIL import Image
 
 from covidseg.errors import EmptyFolderError, FileMissingError, InputError, UnreadableFileError
 from covidseg.data.tasks import build_label, get_task
+from covidseg.io.windowing import MODEL_WINDOW, Window, intensity_range, to_uint8, to_unit
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
 NIFTI_SUFFIXES = (".nii.gz", ".nii")
 MASK_FOLDERS = ("infection", "classes", "lung", "pseudo-infection")
-# Lung window used to bring NIfTI HU volumes into the 8-bit slice domain of the benchmark.
-NIFTI_WINDOW = (-600.0, 1500.0)  # level, width
 
 
 @dataclass
@@ -147,10 +151,11 @@ def _binary(mask: np.ndarray) -> np.ndarray:
     return mask > 0
 
 
-def _window_u8(hu: np.ndarray) -> np.ndarray:
-    level, width = NIFTI_WINDOW
-    lo = level - width / 2
-    return (np.clip((hu.astype(np.float32) - lo) / width, 0, 1) * 255 + 0.5).astype(np.uint8)
+def to_grey(values: np.ndarray, is_hu: bool, hu_window: Window = MODEL_WINDOW) -> np.ndarray:
+    """8-bit grey of a slice or volume as inference would feed it (``to_unit``, then x 255):
+    HU through ``hu_window``; other data min..max if beyond 0..255, else as they are."""
+    value_range = None if is_hu else intensity_range(values)
+    return to_uint8(to_unit(values, is_hu, hu_window, value_range))
 
 
 def check_layout(folder: Path, task: str) -> None:
@@ -164,13 +169,14 @@ def check_layout(folder: Path, task: str) -> None:
 
 
 def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: str | None = None,
-                pseudo_map: bool = False) -> list[Sample]:
+                pseudo_map: bool = False, hu_window: Window = MODEL_WINDOW) -> list[Sample]:
     """All samples of a split folder with the task's label map.
 
     ``labeled=False`` reads images only; ``pseudo="pseudo-infection"`` reads the machine
     labels of an ``unlabeled/`` folder as the infection mask (label map of task ``lesion``).
     ``pseudo_map=True`` reads the ``pseudo`` files as the task's own label map, values
     0..n-1 plus 255 for pixels to ignore (what ``covidseg pseudolabel`` writes).
+    ``hu_window``: the HU window of NIfTI volumes (the model records it; predict reuses it).
     """
     folder = Path(folder)
     if labeled and pseudo is None:
@@ -199,7 +205,7 @@ def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: 
                 if m.shape != vol.shape:
                     raise InputError(f"{kind} mask shape {m.shape} differs from image shape {vol.shape} "
                                      f"of {path.name}", mask_files[kind])
-            image = _window_u8(vol)
+            image = to_grey(vol, True, hu_window)
             keep = masks.get("lung", masks.get("infection", masks.get("classes")))
             zs = range(vol.shape[0]) if keep is None else [z for z in range(vol.shape[0]) if keep[z].any()]
             for z in zs:
@@ -209,8 +215,8 @@ def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: 
             image = _read_2d(path)
             if image.ndim != 2:
                 raise InputError(f"expected a grayscale slice, got shape {image.shape}", path)
-            if image.dtype != np.uint8:
-                image = _window_u8(image) if image.max() > 255 else image.astype(np.uint8)
+            if image.dtype != np.uint8:  # 16-bit / 32-bit: not HU (unknown unit), as predict reads them
+                image = to_grey(image.astype(np.float32), False)
             for kind, m in masks.items():
                 if m.shape != image.shape:
                     raise InputError(f"{kind} mask shape {m.shape} differs from image shape {image.shape} "

@@ -13,7 +13,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     src.add_argument("--predictions", metavar="DIR",
                      help="folder of predicted maps (PNG, named like the ground truth; optional infection/ ggo/ "
                           "consolidation/ lung/ subfolders)")
-    parser.add_argument("--data", required=True, metavar="SPLIT", help="labelled split folder, e.g. ../shared/data/covid-semiseg/test")
+    data = parser.add_mutually_exclusive_group(required=True)
+    data.add_argument("--data", metavar="SPLIT", help="labelled split folder, e.g. ../shared/data/covid-semiseg/test")
+    data.add_argument("--volumes", metavar="PAIRS",
+                      help="whole-volume evaluation: a folder with images/ (NIfTI in HU) and infection/ or classes/ "
+                           "[+ lung/] label maps, or a CSV with columns image,infection[,classes,lung,case] "
+                           "(docs/evaluation.md)")
     parser.add_argument("--out", metavar="DIR", default=None, help="write results.json, summary.csv, per_image.csv, results.md here")
     parser.add_argument("--targets", default=None, help="comma-separated subset of infection,ggo,consolidation,lung")
     parser.add_argument("--threshold", type=float, default=None,
@@ -23,6 +28,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tta", action="store_true",
                         help="test-time augmentation: average with the left-right mirrored image (as predict --tta)")
     parser.add_argument("--device", default="cpu", help="cpu, auto, cuda, cuda:1 ...")
+    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                        help="network arithmetic of the predict path, as predict --precision (default: auto)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -47,9 +54,28 @@ def main(args: argparse.Namespace) -> int:
 
         args.model = str(shipped_models()[0])
     console = Console(stderr=False)
+    if args.volumes is not None:
+        return _volumes(args, device, console)
     result = evaluate(args.data, model=args.model, predictions=args.predictions, targets=targets,
-                      threshold=args.threshold, quantize=args.quantize, tta=args.tta, device=device, out=args.out)
+                      threshold=args.threshold, quantize=args.quantize, tta=args.tta, device=device,
+                      precision=args.precision, out=args.out)
     result.print_table(console)
     if args.out:
         console.print(f"results written to {args.out}/ (results.json, summary.csv, per_image.csv, results.md)")
+    return 0
+
+
+def _volumes(args: argparse.Namespace, device: str, console) -> int:
+    from covidseg.errors import ConfigError
+    from covidseg.evaluation.volumes import evaluate_volumes
+
+    if args.predictions is not None:
+        raise ConfigError("--volumes runs the Segmenter on the volumes; it takes --model, not --predictions")
+    if args.threshold is not None or args.targets:
+        raise ConfigError("--volumes scores the masks as predict writes them: --threshold/--targets do not apply")
+    result = evaluate_volumes(args.volumes, model=args.model, tta=args.tta, device=device,
+                              precision=args.precision, out=args.out)
+    result.print_table(console)
+    if args.out:
+        console.print(f"results written to {args.out}/ (per_case.csv, summary.csv, results.json, results.md)")
     return 0

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from covidseg.data import derived_masks, derived_probabilities, load_folder, resize_image, targets_for
-from covidseg.data.folder import _find_mask, _read_2d, list_images
+from covidseg.data.folder import _find_mask, _is_nifti, _read_2d, list_images
 from covidseg.errors import FileMissingError, InputError, ModelError
+from covidseg.io.windowing import MODEL_WINDOW, Window, model_window
 from covidseg.evaluation.metrics import (
     BINARY_KEYS,
     CURVE_KEYS,
@@ -44,8 +45,9 @@ class GroundTruth:
     masks: dict[str, np.ndarray]  # target -> bool (H, W)
 
 
-def load_ground_truth(split: str | Path) -> list[GroundTruth]:
-    """Images of a split with every target its mask folders define."""
+def load_ground_truth(split: str | Path, hu_window: Window = MODEL_WINDOW) -> list[GroundTruth]:
+    """Images of a split with every target its mask folders define (NIfTI HU through
+    ``hu_window``, the evaluated model's window)."""
     split = Path(split)
     have = {k for k in ("infection", "classes", "lung") if (split / k).is_dir()}
     if not have:
@@ -62,7 +64,7 @@ def load_ground_truth(split: str | Path) -> list[GroundTruth]:
             tasks.append("lung")
     merged: dict[str, GroundTruth] = {}
     for task in tasks:
-        for s in load_folder(split, task):
+        for s in load_folder(split, task, hu_window=hu_window):
             gt = merged.setdefault(s.name, GroundTruth(s.name, s.image, {}))
             gt.masks.update(derived_masks(task, s.label))
     return list(merged.values())
@@ -77,21 +79,41 @@ class EvaluationResult:
     names: list[str]
     binary: dict = field(default_factory=dict)  # target -> {"mean": {...}, "per_image": [...]}
     published: dict = field(default_factory=dict)  # target -> {"mean": {...}, "per_image": [...], "curves": {...}}
+    # What ``binary`` scores: "predict" (the masks covidseg predict writes), "raw" (the network's
+    # maps at the threshold: predict cannot run this model on this split), "maps" (given maps).
+    binary_kind: str = "maps"
+    binary_raw: dict = field(default_factory=dict)  # raw network maps at the threshold (model given)
+
+    def _tables(self) -> list[tuple[str, str, dict]]:
+        """(protocol key, title, table) of every protocol measured, headline first."""
+        thr = f"threshold {self.threshold:.2f}" if self.threshold is not None else "threshold"
+        binary_title = {"predict": f"binary (as predict writes: {thr}, lesion inside the lung, small "
+                                   f"components removed)",
+                        "raw": f"binary (raw network, {thr}; predict cannot segment these images with this "
+                               f"model: no lung channel)",
+                        "maps": f"binary (given maps, {thr})"}[self.binary_kind]
+        return [("binary", binary_title, self.binary),
+                ("binary_raw", f"binary (raw network, {thr}, no post-processing)", self.binary_raw),
+                ("published", "published (COVID-SemiSeg benchmark / Inf-Net evaluation code, raw network map)",
+                 self.published)]
 
     def to_dict(self) -> dict:
         return {
             "split": self.split, "source": self.source, "task": self.task, "threshold": self.threshold,
             "n_images": len(self.names),
+            "binary_kind": self.binary_kind,
             "protocols": {
-                "binary": {"description": "masks at the operating threshold", **self.binary},
-                "published": {"description": "COVID-SemiSeg benchmark protocol (Inf-Net evaluation code): min-max "
-                              "normalised map, 256 thresholds, mean over images then thresholds", **self.published},
+                "binary": {"description": self._tables()[0][1], **self.binary},
+                **({"binary_raw": {"description": self._tables()[1][1], **self.binary_raw}} if self.binary_raw else {}),
+                "published": {"description": "COVID-SemiSeg benchmark protocol (Inf-Net evaluation code) on the raw "
+                              "network map: min-max normalised map, 256 thresholds, mean over images then "
+                              "thresholds", **self.published},
             },
         }
 
     def summary_rows(self) -> list[dict]:
         rows = []
-        for protocol, table in (("binary", self.binary), ("published", self.published)):
+        for protocol, _, table in self._tables():
             for target, res in table.items():
                 rows.append({"protocol": protocol, "target": target, **res["mean"]})
         return rows
@@ -99,8 +121,8 @@ class EvaluationResult:
     def markdown(self) -> str:
         lines = [f"# Evaluation on `{self.split}` ({len(self.names)} images)", "",
                  f"Source: `{self.source}`" + (f" (task `{self.task}`, threshold {self.threshold:.2f})" if self.threshold is not None else ""), ""]
-        for title, table, cols in (("binary protocol (masks at the operating threshold)", self.binary, BINARY_COLUMNS),
-                                   ("published protocol (COVID-SemiSeg / Inf-Net evaluation code)", self.published, PUBLISHED_COLUMNS)):
+        for key, title, table in self._tables():
+            cols = PUBLISHED_COLUMNS if key == "published" else BINARY_COLUMNS
             if not table:
                 continue
             lines += [f"## {title}", "", "| target | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
@@ -113,14 +135,14 @@ class EvaluationResult:
         """results.json, summary.csv, per_image.csv and results.md in ``out_dir``."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "results.json").write_text(json.dumps(_json_safe(self.to_dict()), indent=2) + "\n")
-        (out / "summary.csv").write_text(rows_to_csv(self.summary_rows()))
+        write_text_atomic(out / "results.json", json.dumps(_json_safe(self.to_dict()), indent=2) + "\n")
+        write_text_atomic(out / "summary.csv", rows_to_csv(self.summary_rows()))
         per = []
-        for protocol, table in (("binary", self.binary), ("published", self.published)):
+        for protocol, _, table in self._tables():
             for target, res in table.items():
                 per += [{"protocol": protocol, "target": target, **r} for r in res["per_image"]]
-        (out / "per_image.csv").write_text(rows_to_csv(per))
-        (out / "results.md").write_text(self.markdown())
+        write_text_atomic(out / "per_image.csv", rows_to_csv(per))
+        write_text_atomic(out / "results.md", self.markdown())
         return out
 
     def print_table(self, console=None) -> None:
@@ -129,9 +151,8 @@ class EvaluationResult:
         from rich.table import Table
 
         console = console or Console()
-        thr = f" at threshold {self.threshold:.2f}" if self.threshold is not None else ""
-        for title, table, cols in ((f"binary protocol: masks{thr}", self.binary, BINARY_COLUMNS),
-                                   ("published protocol: COVID-SemiSeg benchmark (Inf-Net evaluation code)", self.published, PUBLISHED_COLUMNS)):
+        for key, title, table in self._tables():
+            cols = PUBLISHED_COLUMNS if key == "published" else BINARY_COLUMNS
             if not table:
                 continue
             console.print(f"[bold]{title}[/bold] ({len(self.names)} images)")
@@ -170,6 +191,14 @@ def _json_safe(obj):
     if isinstance(obj, np.integer):
         return int(obj)
     return obj
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """``path.write_text(text)`` through covidseg.io.atomic_write (no half-written table)."""
+    from covidseg.io import atomic_write
+
+    with atomic_write(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def rows_to_csv(rows: list[dict]) -> str:
@@ -253,6 +282,29 @@ def _load_prediction_maps(pred_dir: Path, name: str, targets: list[str], shape) 
     return out
 
 
+def _with_model_window(split: Path, gts: list[GroundTruth], model) -> list[GroundTruth]:
+    """``gts`` with NIfTI volumes windowed as ``model`` was trained (read again if its window
+    is not the default one the first read used)."""
+    w = model_window(getattr(model, "metadata", None))
+    if w == MODEL_WINDOW or not any(_is_nifti(p) for p in list_images(split)):
+        return gts
+    return load_ground_truth(split, hu_window=w)
+
+
+def _predict_masks_or_none(model, split: Path, gts: list[GroundTruth], model_path: Path | None, *,
+                           threshold: float, tta: bool, device: str, precision: str):
+    """Iterator of the masks ``covidseg predict`` writes for each ground truth, or None when
+    predict cannot segment this split with this model (plain images need a lung channel)."""
+    from covidseg.evaluation.as_predicted import as_loaded_model, build_segmenter, predicted_masks, slice_sources
+
+    segmenter = build_segmenter(as_loaded_model(model, model_path, threshold), tta=tta, device=device,
+                                precision=precision)
+    plain = any(src.index is None for src in slice_sources(split).values())
+    if plain and "lung" not in segmenter.channels:
+        return None
+    return predicted_masks(segmenter, split, [g.name for g in gts], [g.image.shape for g in gts])
+
+
 def evaluate(
     split: str | Path,
     *,
@@ -263,6 +315,7 @@ def evaluate(
     quantize: bool = True,
     tta: bool = False,
     device: str = "cpu",
+    precision: str = "auto",
     out: str | Path | None = None,
     progress=None,
 ) -> EvaluationResult:
@@ -274,6 +327,14 @@ def evaluate(
     model's metadata ``threshold`` (0.5 for prediction folders). ``quantize`` rounds the
     normalised map to 8 bits as the reference's PNG round-trip does. ``tta`` averages each
     model prediction with that of the mirrored image (as ``covidseg predict --tta``).
+
+    With a model, the ``binary`` protocol scores the masks ``covidseg predict`` writes (the
+    Segmenter on each image file: same threshold, lesion inside the lung, small components
+    removed, GGO/consolidation split; ``precision`` as ``predict --precision``), and
+    ``binary_raw`` the network's maps thresholded without that post-processing. The
+    ``published`` protocol is always on the raw network maps (it sweeps thresholds). A model
+    predict cannot run on the split (a lesion-only model on plain images: no lung) gets
+    ``binary_kind == "raw"``: ``binary`` then holds the raw numbers, and says so.
     """
     split = Path(split)
     if (model is None) == (predictions is None):
@@ -289,10 +350,13 @@ def evaluate(
             if not (folder / "model.safetensors").is_file() and (folder / "model" / "model.safetensors").is_file():
                 folder = folder / "model"  # a training run folder: use its exported model
             source = str(folder)
+            model_path = folder
             model = load_pretrained(folder, device=device)
         else:
             source = type(model).__name__
+            model_path = None
         model.eval()
+        gts = _with_model_window(split, gts, model)
         task = model.metadata.get("task")
         answerable = list(targets_for(task))
         thr = float(threshold if threshold is not None else model.metadata.get("threshold", 0.5))
@@ -316,16 +380,24 @@ def evaluate(
         raise InputError(f"nothing to evaluate: the model/predictions answer {answerable}, the split has masks for {available}", split)
 
     rows_b: dict[str, list] = {t: [] for t in chosen}
+    rows_raw: dict[str, list] = {t: [] for t in chosen}
     imgs_p: dict[str, list] = {t: [] for t in chosen}
+    as_written = None
+    if model is not None:
+        as_written = _predict_masks_or_none(model, split, gts, model_path, threshold=thr, tta=tta,
+                                            device=device, precision=precision)
     for i, gt in enumerate(gts):
         if model is not None:
             probs = predict_probabilities(model, gt.image, device, tta=tta)
-            masks = masks_from_probabilities(task, probs, thr)
+            raw = masks_from_probabilities(task, probs, thr)
+            masks = next(as_written) if as_written is not None else raw
         else:
             probs = _load_prediction_maps(pred_dir, gt.name, chosen, gt.image.shape)
-            masks = {t: p > thr for t, p in probs.items()}
+            masks = raw = {t: p > thr for t, p in probs.items()}
         for t in chosen:
             rows_b[t].append({"name": gt.name, **binary_metrics(masks[t], gt.masks[t])})
+            if model is not None:
+                rows_raw[t].append({"name": gt.name, **binary_metrics(raw[t], gt.masks[t])})
             imgs_p[t].append(published_image(probs[t], gt.masks[t], quantize=quantize))
         if progress:
             progress(i + 1, len(gts))
@@ -333,8 +405,11 @@ def evaluate(
     if tta and model is not None:
         source += " (mirror TTA)"
     res = EvaluationResult(str(split), source, task, thr, [g.name for g in gts])
+    res.binary_kind = "maps" if model is None else ("predict" if as_written is not None else "raw")
     for t in chosen:
         res.binary[t] = {"mean": summarize_binary(rows_b[t]), "per_image": rows_b[t]}
+        if as_written is not None:
+            res.binary_raw[t] = {"mean": summarize_binary(rows_raw[t]), "per_image": rows_raw[t]}
         per = [{"name": g.name, **{f"mean_{k}": float(np.mean(im["curves"][k])) for k in CURVE_KEYS},
                 "s_measure": im["s_measure"], "mae": im["mae"]} for g, im in zip(gts, imgs_p[t])]
         curves = {k: np.mean([im["curves"][k] for im in imgs_p[t]], axis=0).tolist() for k in CURVE_KEYS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from covidseg.inference.engine import PRECISIONS, TRAINING_HU_WINDOW
+from covidseg.inference.engine import PRECISIONS
 from covidseg.inference.lung_hu import HULungConfig
 from covidseg.models.pretrained import MAX_BATCH_SIZE, MAX_INPUT_SIZE
 from covidseg.quantify import SeverityConfig
@@ -25,7 +25,10 @@ class SegmenterConfig:
     device, batch_size, threads: where and how the networks run (``threads`` None: torch default).
     inference_size: side of the square the networks see (None: each model's ``input_size``);
         smaller is faster, larger is finer.
-    hu_window: HU mapped linearly onto [0, 1], the models' training intensity domain.
+    hu_window: HU (low, high) mapped linearly onto [0, 1] for every network; None (default):
+        each model's own window, stored in its metadata by ``covidseg train``
+        (``covidseg.io.model_window``; models without it: -1100 .. 250 HU, the window matched
+        to the COVID-SemiSeg training images).
     min_lesion_mm3 / min_lesion_mm2 / min_lesion_px: lesion components smaller than this are
         removed (volumes with spacing / slices with spacing / no spacing known).
     lesion_reach_mm: how far (in-plane) outside the HU lung a lesion may extend the lung.
@@ -46,7 +49,7 @@ class SegmenterConfig:
     batch_size: int = 8
     threads: int | None = None
     inference_size: int | None = None
-    hu_window: tuple[float, float] = TRAINING_HU_WINDOW
+    hu_window: tuple[float, float] | None = None
     min_lesion_mm3: float = 10.0
     min_lesion_mm2: float = 5.0
     min_lesion_px: int = 10
@@ -72,9 +75,10 @@ class SegmenterConfig:
             raise ValueError(f"threads must be >= 1, got {self.threads!r}")
         if self.inference_size is not None and not 16 <= self.inference_size <= MAX_INPUT_SIZE:
             raise ValueError(f"inference_size must be in 16..{MAX_INPUT_SIZE}, got {self.inference_size!r}")
-        lo, hi = self.hu_window
-        if not hi > lo:
-            raise ValueError(f"hu_window must be (low, high) with high > low, got {self.hu_window!r}")
+        if self.hu_window is not None:
+            lo, hi = self.hu_window
+            if not hi > lo:
+                raise ValueError(f"hu_window must be (low, high) with high > low, got {self.hu_window!r}")
         for name in ("min_lesion_mm3", "min_lesion_mm2", "min_lesion_px", "lesion_reach_mm"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")

@@ -1,8 +1,9 @@
 """Running the networks slice by slice: intensity mapping, cropping, batching, resampling.
 
 The training images are 8-bit, already windowed crops of axial slices around the lungs,
-resized to the model's ``input_size``. Inference reproduces that: HU are mapped through
-:data:`TRAINING_HU_WINDOW`, each slice is cropped to the lung box, resized, run in batches
+resized to the model's ``input_size``. Inference reproduces that: HU are mapped through each
+model's own window (``covidseg.io.model_window``: its metadata ``hu_window``, default
+:data:`TRAINING_HU_WINDOW`), each slice is cropped to the lung box, resized, run in batches
 under ``torch.inference_mode``, and the probabilities are resized back into the slice.
 Only one batch of slices is ever held as float tensors, so memory stays bounded by the
 output masks (uint8) whatever the number of slices.
@@ -21,7 +22,8 @@ import torch.nn.functional as F
 
 from covidseg.errors import CovidsegError
 from covidseg.inference.models import LoadedModel
-from covidseg.io.windowing import MODEL_WINDOW
+from covidseg.io.windowing import MODEL_WINDOW, Window
+from covidseg.io.windowing import to_unit as _to_unit
 
 log = logging.getLogger("covidseg.inference")
 
@@ -62,14 +64,15 @@ def to_unit(array: np.ndarray, is_hu: bool, hu_window: tuple[float, float] = TRA
             value_range: tuple[float, float] | None = None) -> np.ndarray:
     """Map raw values to the models' input domain, float32 in [0, 1].
 
-    HU: linear window ``hu_window``. Other images: ``value_range`` (the case's (min, max) of a
-    high-bit-depth image) or 8-bit (``/ 255``).
+    HU: linear window ``hu_window`` (low, high). Other images: ``value_range`` (the case's
+    (min, max) of a high-bit-depth image) or 8-bit (``/ 255``). A thin wrapper over
+    :func:`covidseg.io.to_unit`, the one intensity mapping of training and inference.
     """
-    lo, hi = hu_window if is_hu else (value_range or (0.0, 255.0))
-    if hi <= lo:
+    lo, hi = hu_window
+    if is_hu and hi <= lo:
         raise ValueError(f"window must have high > low, got {(lo, hi)!r}")
-    out = (np.asarray(array, np.float32) - np.float32(lo)) * np.float32(1.0 / (hi - lo))
-    return np.clip(out, 0.0, 1.0, out=out)
+    w = Window.from_range(lo, hi) if is_hu else MODEL_WINDOW
+    return _to_unit(array, is_hu, w, value_range)
 
 
 @dataclass(frozen=True)
@@ -150,10 +153,14 @@ class Runner:
         return self.size or model.input_size
 
     def run(self, images: Callable[[int], np.ndarray], indices: Sequence[int], box: Box,
-            progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+            progress: Callable[[int], None] | None = None,
+            to_input: Callable[[np.ndarray, LoadedModel], np.ndarray] | None = None,
+            ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """For slice indices ``indices`` (all cropped to ``box``; ``images(i)`` returns the
         [0, 1] float32 slice ``i``), yield ``(i, {channel: float32 (h, w) probabilities})``
-        in the crop's own size.
+        in the crop's own size. With ``to_input``, ``images(i)`` returns raw values and
+        ``to_input(crops, model)`` maps them into each model's own input domain (models
+        trained with different HU windows).
 
         A batch that runs out of memory is retried with half as many slices, down to one;
         the smaller size is kept for the rest of this runner's life (later cases too). Out of
@@ -163,7 +170,7 @@ class Runner:
             chunk = list(indices[start:start + self.batch_size])
             failed = None
             try:
-                out = self._forward(images, chunk, box)
+                out = self._forward(images, chunk, box, to_input)
             except Exception as exc:  # noqa: BLE001 - only allocation failures are retried
                 if not is_out_of_memory(exc):
                     raise
@@ -193,14 +200,17 @@ class Runner:
         logits = logits.float()
         return torch.sigmoid(logits) if model.activation == "sigmoid" else torch.softmax(logits, 1)
 
-    def _forward(self, images: Callable[[int], np.ndarray], chunk: list[int], box: Box) -> dict[str, torch.Tensor]:
+    def _forward(self, images: Callable[[int], np.ndarray], chunk: list[int], box: Box,
+                 to_input: Callable[[np.ndarray, LoadedModel], np.ndarray] | None = None) -> dict[str, torch.Tensor]:
         """Probabilities (per channel, (B, h, w) on the CPU) of one batch of slices."""
         h, w = box.y1 - box.y0, box.x1 - box.x0
         crops = np.stack([images(i)[box.slices] for i in chunk])[:, None]
-        batch = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
+        batch = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device) if to_input is None else None
         out: dict[str, torch.Tensor] = {}
         with torch.inference_mode():
             for model in self.models:
+                if to_input is not None:
+                    batch = torch.from_numpy(np.ascontiguousarray(to_input(crops, model))).to(self.device)
                 s = self._size_of(model)
                 x = F.interpolate(batch, size=(s, s), mode="bilinear", align_corners=False,
                                   antialias=s < max(h, w)) if (h, w) != (s, s) else batch

@@ -57,10 +57,18 @@ class LoadedModel:
     module: Any = field(repr=False)
     metadata: dict = field(default_factory=dict, repr=False)
 
+    @property
+    def hu_window(self):
+        """The HU window (``covidseg.io.Window``) this model's training data went through."""
+        from covidseg.io.windowing import model_window
+
+        return model_window(self.metadata)
+
     def describe(self) -> dict:
         return {"name": self.name, "path": str(self.path), "task": self.task, "labels": list(self.labels),
                 "activation": self.activation, "input_size": self.input_size, "threshold": self.threshold,
                 "sha256": self.sha256, "architecture": type(self.module).__name__,
+                "hu_window": [self.hu_window.lower, self.hu_window.upper],
                 **{k: self.metadata[k] for k in ("val_dice", "epochs", "code_version") if k in self.metadata}}
 
 
@@ -120,6 +128,12 @@ def _check_metadata(folder: Path, meta: dict) -> tuple[str, tuple[str, ...], str
         raise ModelError(f"metadata 'input_size' must be in 16..{MAX_INPUT_SIZE}, got {input_size}", folder)
     if not 0.0 < threshold < 1.0:
         raise ModelError(f"metadata 'threshold' must be in (0, 1), got {threshold}", folder)
+    from covidseg.io.windowing import model_window
+
+    try:
+        model_window(meta)
+    except ValueError as exc:
+        raise ModelError(str(exc), folder) from None
     return task, labels, activation, input_size, threshold
 
 

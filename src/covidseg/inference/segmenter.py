@@ -22,7 +22,8 @@ import numpy as np
 
 from covidseg.errors import ConfigError, InputError, ModelError
 from covidseg.inference.config import SegmenterConfig
-from covidseg.inference.engine import Box, InferenceMemoryError, Runner, to_unit
+from covidseg.inference.engine import Box, InferenceMemoryError, Runner
+from covidseg.io.windowing import MODEL_WINDOW, Window, intensity_range, to_unit
 from covidseg.inference.lung_hu import segment_lungs_hu
 from covidseg.inference.models import LoadedModel, assign, discover, load_models, shipped_models
 from covidseg.inference.postprocess import (clean_lung, extend_lung_with_lesions, remove_small_components,
@@ -225,10 +226,8 @@ class Segmenter:
                 box = Box.of_mask(lung_hu.any(axis=0)) if indices else Box.full(volume.shape)
             else:
                 indices, box = list(range(volume.shape[0])), Box.full(volume.shape)
-            value_range = None
-            if not is_hu:
-                lo, hi = float(volume.min()), float(volume.max())
-                value_range = (lo, hi) if hi > 255.0 else None  # 16-bit images: stretch their range
+            # 16-bit images: stretch their own range (as covidseg.data.load_folder does in training)
+            value_range = None if is_hu else intensity_range(volume)
             probs = {c: np.zeros(volume.shape, np.uint8) for c in self.channels}
             done, total = 0, len(indices)
 
@@ -238,10 +237,25 @@ class Segmenter:
                 if progress is not None:
                     progress(done, total)
 
-            def unit_slice(i: int) -> np.ndarray:
-                return to_unit(volume[i], is_hu, cfg.hu_window, value_range)
+            # One intensity pipeline: each network sees HU through the window it was trained
+            # with (its metadata), unless the config forces one.
+            windows = {id(m): (Window.from_range(*cfg.hu_window) if cfg.hu_window is not None else m.hu_window)
+                       for m in self.models}
+            to_input = None
+            if not is_hu or len(set(windows.values())) <= 1:
+                hu_window = next(iter(windows.values()), MODEL_WINDOW)
 
-            for i, channel_probs in self.runner.run(unit_slice, indices, box, tick):
+                def unit_slice(i: int) -> np.ndarray:
+                    return to_unit(volume[i], is_hu, hu_window, value_range)
+            else:
+                def unit_slice(i: int) -> np.ndarray:
+                    return volume[i]
+
+                def to_input(crops: np.ndarray, model: LoadedModel) -> np.ndarray:
+                    return to_unit(crops, True, windows[id(model)])
+
+            run_kw = {} if to_input is None else {"to_input": to_input}
+            for i, channel_probs in self.runner.run(unit_slice, indices, box, tick, **run_kw):
                 for c, p in channel_probs.items():
                     probs[c][i][box.slices] = np.rint(p * 255.0).astype(np.uint8)
             refined = self._refined_box(probs, box) if lung_hu is None and cfg.refine_crop else None
@@ -252,7 +266,7 @@ class Segmenter:
                 done, total = 0, len(rows)
                 for c in probs:
                     probs[c][:] = 0
-                for i, channel_probs in self.runner.run(unit_slice, rows.tolist(), refined, tick):
+                for i, channel_probs in self.runner.run(unit_slice, rows.tolist(), refined, tick, **run_kw):
                     for c, p in channel_probs.items():
                         probs[c][i][refined.slices] = np.rint(p * 255.0).astype(np.uint8)
             clock.mark("network")

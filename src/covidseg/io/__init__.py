@@ -15,7 +15,8 @@ from covidseg.io.cases import find_cases, safe_name
 from covidseg.io.dicom_scan import SeriesInfo, scan_dicom_folder
 from covidseg.io.image import CANONICAL_ORIENTATION, KINDS, Case, CTImage
 from covidseg.io.readers import SUPPORTED, read_case, read_image
-from covidseg.io.windowing import LUNG, MEDIASTINUM, MODEL_WINDOW, Window, to_model_input, window
+from covidseg.io.windowing import (LUNG, MEDIASTINUM, MODEL_WINDOW, WINDOW_KEY, Window, intensity_range,
+                                   model_window, to_model_input, to_uint8, to_unit, window, window_metadata)
 from covidseg.io.writers import mask_suffix, write_mask
 
 __all__ = [
@@ -39,4 +40,10 @@ __all__ = [
     "MODEL_WINDOW",
     "window",
     "to_model_input",
+    "to_unit",
+    "to_uint8",
+    "WINDOW_KEY",
+    "model_window",
+    "window_metadata",
+    "intensity_range",
 ]

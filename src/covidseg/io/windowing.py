@@ -17,7 +17,8 @@ from covidseg.io.image import CTImage
 
 log = logging.getLogger("covidseg.io")
 
-__all__ = ["Window", "LUNG", "MEDIASTINUM", "MODEL_WINDOW", "window", "to_model_input"]
+__all__ = ["Window", "LUNG", "MEDIASTINUM", "MODEL_WINDOW", "WINDOW_KEY", "window", "to_model_input", "to_unit",
+           "to_uint8", "model_window", "window_metadata", "intensity_range"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ class Window:
         """``window(hu, self.level, self.width)``."""
         return window(hu, self.level, self.width)
 
+    @classmethod
+    def from_range(cls, low: float, high: float) -> "Window":
+        """The window showing ``low`` .. ``high`` HU (``high > low``)."""
+        low, high = float(low), float(high)
+        if not high > low:
+            raise ValueError(f"a window range needs high > low; got ({low}, {high})")
+        return cls((low + high) / 2, high - low)
+
 
 #: Lung window (L -600, W 1500: -1350 .. 150 HU): aerated lung, ground glass and
 #: consolidation are all distinguishable.
@@ -60,16 +69,65 @@ MEDIASTINUM = Window(40.0, 400.0)
 #: 236, off the training images. ``to_model_input`` and the predict pipeline both use it.
 MODEL_WINDOW = Window(-425.0, 1350.0)
 
+#: Metadata key (``config.json`` of a model) holding the HU window ``[low, high]`` the
+#: model's training data were mapped through. Written by ``covidseg train``; read by
+#: predict, evaluate and the GUI through :func:`model_window`.
+WINDOW_KEY = "hu_window"
+
+
+def window_metadata(w: Window) -> list[float]:
+    """``[low, high]`` of ``w``: the value stored under :data:`WINDOW_KEY`."""
+    return [float(w.lower), float(w.upper)]
+
+
+def model_window(metadata: dict | None) -> Window:
+    """The HU window a model expects: its metadata ``hu_window`` ``[low, high]``.
+
+    Models saved without the key (the shipped weights, trained on 8-bit COVID-SemiSeg JPGs)
+    get :data:`MODEL_WINDOW`, the window calibrated to those images, so their predictions
+    do not change. Raises ValueError naming the key if the stored value is malformed.
+    """
+    value = (metadata or {}).get(WINDOW_KEY)
+    if value is None:
+        return MODEL_WINDOW
+    try:
+        low, high = (float(v) for v in value)
+        return Window.from_range(low, high)
+    except (TypeError, ValueError):
+        raise ValueError(f"metadata {WINDOW_KEY!r} must be [low, high] HU with high > low, got {value!r}") from None
+
+
+def to_unit(array: np.ndarray, is_hu: bool, hu_window: Window = MODEL_WINDOW,
+            value_range: tuple[float, float] | None = None) -> np.ndarray:
+    """The one intensity mapping of covidseg: raw values → the models' input, float32 in [0, 1].
+
+    Training (``covidseg.data.load_folder``), predict, evaluate and the GUI all go through it.
+
+    * HU (``is_hu``): linear window ``hu_window`` (a model's is :func:`model_window`).
+    * Other data: ``value_range`` ``(low, high)`` mapped to 0 .. 1 (the min..max of a
+      16-bit image or volume, whose unit is unknown), else 8-bit (``/ 255``).
+    """
+    if is_hu:
+        lo, hi = float(hu_window.lower), float(hu_window.upper)
+    else:
+        lo, hi = value_range or (0.0, 255.0)
+    if hi <= lo:
+        raise ValueError(f"window must have high > low, got {(lo, hi)!r}")
+    out = (np.asarray(array, np.float32) - np.float32(lo)) * np.float32(1.0 / (hi - lo))
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def to_uint8(unit: np.ndarray) -> np.ndarray:
+    """[0, 1] values as the 8-bit grey levels of the training images (round half up)."""
+    return (np.clip(np.asarray(unit, np.float32), 0.0, 1.0) * np.float32(255) + np.float32(0.5)).astype(np.uint8)
+
 
 def window(hu: np.ndarray, level: float, width: float) -> np.ndarray:
     """Map ``hu`` linearly so ``level - width/2`` → 0 and ``level + width/2`` → 1, clipped.
 
     Returns a new float32 array in [0, 1] (same shape). ``width`` must be > 0.
     """
-    Window(level, width)  # validates
-    lower = level - width / 2
-    out = (np.asarray(hu, dtype=np.float32) - np.float32(lower)) / np.float32(width)
-    return np.clip(out, 0.0, 1.0, out=out).astype(np.float32, copy=False)
+    return to_unit(hu, True, Window(level, width))  # Window validates
 
 
 def to_model_input(img: CTImage, model_window: Window | None = None) -> np.ndarray:
@@ -85,14 +143,22 @@ def to_model_input(img: CTImage, model_window: Window | None = None) -> np.ndarr
     """
     arr = img.array
     if img.is_hu:
-        w = model_window if model_window is not None else MODEL_WINDOW
-        return w.apply(arr)
+        return to_unit(arr, True, model_window if model_window is not None else MODEL_WINDOW)
     bits = img.metadata.get("bit_depth")
     lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 0.0)
     if bits == 8 or (bits is None and lo >= 0 and hi <= 255):
-        return np.clip(arr / np.float32(255), 0.0, 1.0).astype(np.float32)
+        return to_unit(arr, False)
     log.info("%s: %s data that is not HU: min-max scaled to [0, 1]",
              img.source, f"{bits}-bit" if bits else "non-8-bit")
     if hi <= lo:
         return np.zeros_like(arr, dtype=np.float32)
-    return ((arr - np.float32(lo)) / np.float32(hi - lo)).astype(np.float32)
+    return to_unit(arr, False, value_range=(lo, hi))
+
+
+def intensity_range(array: np.ndarray) -> tuple[float, float] | None:
+    """``value_range`` for :func:`to_unit` of non-HU data: None (8-bit, ``/ 255``) when the
+    values fit 0..255, else the data's own (min, max) (16-bit images of unknown unit)."""
+    if not array.size:
+        return None
+    lo, hi = float(array.min()), float(array.max())
+    return (lo, hi) if hi > 255.0 else None

@@ -45,6 +45,9 @@ class TrainConfig:
     train_count: int = 0  # 0: every non-validation slice; N: a seeded subset of N (learning curves)
     num_workers: int = 0
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    # HU [low, high] mapped onto the 8-bit grey of NIfTI training volumes; saved in the model's
+    # metadata so predict/evaluate/GUI map HU the same way (default: covidseg.io.MODEL_WINDOW)
+    hu_window: list = field(default_factory=lambda: [-1100.0, 250.0])
     # optimisation
     epochs: int = 100
     batch_size: int = 8  # per process under torchrun
@@ -135,6 +138,10 @@ class TrainConfig:
             not isinstance(self.ds_weights, (list, tuple)) or not self.ds_weights or any(float(w) < 0 for w in self.ds_weights)
         ):
             bad("ds_weights", "must be a non-empty list of non-negative numbers")
+        if (not isinstance(self.hu_window, (list, tuple)) or len(self.hu_window) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in self.hu_window)
+                or not float(self.hu_window[1]) > float(self.hu_window[0])):
+            bad("hu_window", "must be [low, high] HU with high > low")
         if not isinstance(self.model_options, dict):
             bad("model_options", "must be a mapping")
         if self.pseudo_kind not in PSEUDO_KINDS:

@@ -54,6 +54,7 @@ from covidseg.data import (
 )
 from covidseg.data.folds import fold_indices
 from covidseg.errors import ConfigError, FileMissingError
+from covidseg.io.windowing import WINDOW_KEY, Window, window_metadata
 from covidseg.training.checkpoint import (
     atomic_torch_save,
     atomic_write_text,
@@ -199,8 +200,10 @@ class Trainer:
             torch.set_num_threads(cfg.threads)
         self.is_main = self.rank == 0
 
-        # Data: labelled slices, seeded split, optional pseudo-labelled slices.
-        samples = load_folder(cfg.data, cfg.task)
+        # Data: labelled slices, seeded split, optional pseudo-labelled slices. NIfTI HU go
+        # through the window export() records, the one predict then uses for this model.
+        self.hu_window = Window.from_range(*cfg.hu_window)
+        samples = load_folder(cfg.data, cfg.task, hu_window=self.hu_window)
         if cfg.folds:
             if len(samples) < cfg.folds:
                 raise ConfigError(f"folds: {cfg.folds} folds need at least {cfg.folds} slices ({len(samples)} in {cfg.data})")
@@ -232,7 +235,8 @@ class Trainer:
             teacher = cfg.pseudo_kind == "teacher"
             if teacher:
                 check_teacher(cfg.unlabeled, cfg.pseudo_folder, cfg.task)
-            unl = load_folder(cfg.unlabeled, cfg.task, pseudo=cfg.pseudo_folder, pseudo_map=teacher)
+            unl = load_folder(cfg.unlabeled, cfg.task, pseudo=cfg.pseudo_folder, pseudo_map=teacher,
+                              hu_window=self.hu_window)
             self.pseudo_sha256 = data_checksum(unl, cfg.unlabeled)
             kind = TEACHER if teacher else FULL if self.spec.activation == "sigmoid" else INFECTION_ONLY
             pseudo = SliceDataset(unl, cfg.input_size, augment=cfg.augment, seed=cfg.seed + 1, kind=kind,
@@ -614,6 +618,7 @@ class Trainer:
             "activation": self.spec.activation,
             "input_size": self.cfg.input_size,
             "threshold": threshold,
+            WINDOW_KEY: window_metadata(Window.from_range(*self.cfg.hu_window)),
             "val_dice": None if not math.isfinite(val) or self.val_set is None else round(float(val), 6),
             "epochs": self.epoch,
             "checkpoint": self.cfg.checkpoint,
