@@ -1,0 +1,127 @@
+"""HU false-positive filters: vessels marked GGO and dependent pleural bands are removed,
+GGO of the same size is kept (synthetic volumes with known HU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from covidseg.inference.postprocess import (LesionFilterConfig, dependent_bands, filter_hu_lesions,
+                                            vessel_lesions)
+
+SPACING = (1.0, 0.8, 0.8)
+ORIENT = ("S", "P", "L")  # axis 1 runs toward posterior (the dependent side of a supine patient)
+
+
+def _chest(shape=(40, 96, 96)):
+    """Aerated lung (-850 HU, some noise) in a box surrounded by soft tissue (40 HU)."""
+    rng = np.random.default_rng(0)
+    hu = np.full(shape, 40.0, np.float32)
+    lung = np.zeros(shape, bool)
+    lung[:, 8:-8, 8:-8] = True
+    hu[lung] = -850.0
+    hu += rng.normal(0, 15, shape).astype(np.float32)
+    return hu, lung
+
+
+def _ball(shape, centre, radius_vox):
+    zz, yy, xx = np.ogrid[tuple(slice(0, n) for n in shape)]
+    c = centre
+    r = radius_vox
+    return ((zz - c[0]) / r[0]) ** 2 + ((yy - c[1]) / r[1]) ** 2 + ((xx - c[2]) / r[2]) ** 2 <= 1.0
+
+
+def _vessel_and_blob():
+    hu, lung = _chest()
+    # a vessel: 3 mm bright tube running head-feet, blurred like partial volume
+    tube = np.zeros(hu.shape, bool)
+    yy, xx = np.ogrid[:96, :96]
+    tube[:, ((yy - 30) ** 2 + (xx - 30) ** 2) * 0.64 <= 1.5 ** 2] = True
+    vessel_hu = np.where(tube, 30.0, -850.0).astype(np.float32)
+    hu[lung] = ndi.gaussian_filter(vessel_hu, (0.5, 0.6, 0.6))[lung] + (hu[lung] + 850.0)
+    # the network marks the tube with a halo: a 2-voxel dilation in-plane
+    marked_tube = ndi.binary_dilation(tube, iterations=2) & lung
+    # a GGO blob (-600 HU haze) with the same number of voxels, elsewhere in the lung
+    radius = (3 * marked_tube.sum() / (4 * np.pi)) ** (1 / 3)
+    blob = _ball(hu.shape, (20, 65, 65), (radius, radius, radius))
+    hu[blob] += 250.0
+    return hu, lung, marked_tube, blob
+
+
+def test_vessel_tube_is_removed_and_ggo_blob_of_the_same_size_kept():
+    hu, lung, tube, blob = _vessel_and_blob()
+    assert abs(int(tube.sum()) - int(blob.sum())) < 0.15 * tube.sum()
+    removed = vessel_lesions(hu, tube | blob, SPACING, LesionFilterConfig())
+    assert removed[tube].mean() > 0.95
+    assert not removed[blob].any()
+
+
+def test_vessel_filter_needs_aerated_surroundings():
+    hu, lung, tube, blob = _vessel_and_blob()
+    hu[lung] += 300.0  # the same tube inside a GGO haze: a vessel within a lesion, kept
+    removed = vessel_lesions(hu, tube, SPACING, LesionFilterConfig())
+    assert removed[tube].mean() < 0.05
+
+
+def _band_case(side="P", depth_mm=4.0, hu_value=-350.0):
+    hu, lung = _chest()
+    rows = int(round(depth_mm / SPACING[1]))
+    band = np.zeros(hu.shape, bool)
+    if side == "P":
+        band[5:35, -8 - rows:-8, 20:76] = True  # along the posterior pleura
+    else:
+        band[5:35, 8:8 + rows, 20:76] = True
+    hu[band] = hu_value
+    return hu, lung, band
+
+
+def test_posterior_pleural_band_is_removed_and_ggo_blob_of_the_same_size_kept():
+    hu, lung, band = _band_case()
+    radius = (3 * band.sum() / (4 * np.pi)) ** (1 / 3)
+    blob = _ball(hu.shape, (20, 48, 48), (radius, radius / 0.8, radius / 0.8))
+    hu[blob] = -600.0
+    cfg = LesionFilterConfig()
+    out = dependent_bands(hu, band | blob, lung, SPACING, ORIENT, cfg)
+    assert out[band].all()
+    assert not out[blob].any()
+
+
+@pytest.mark.parametrize("case", ["anterior", "deep", "dense"])
+def test_bands_that_are_not_dependent_density_are_kept(case):
+    if case == "anterior":
+        hu, lung, band = _band_case(side="A")
+    elif case == "deep":
+        hu, lung, band = _band_case(depth_mm=16.0)  # a subpleural lesion reaching 16 mm deep
+    else:
+        hu, lung, band = _band_case(hu_value=30.0)  # soft-tissue density: consolidation or effusion
+    assert not dependent_bands(hu, band, lung, SPACING, ORIENT, LesionFilterConfig()).any()
+
+
+def test_prone_patient_depends_anteriorly():
+    hu, lung, band = _band_case(side="A")
+    out = dependent_bands(hu, band, lung, SPACING, ORIENT, LesionFilterConfig(dependent_side="A"))
+    assert out[band].all()
+
+
+def test_filter_reports_what_each_pattern_removed_and_can_be_turned_off():
+    hu, lung, tube, blob = _vessel_and_blob()
+    _, _, band = _band_case()
+    hu[band] = -350.0
+    lesion = tube | blob | band
+    kept, removed = filter_hu_lesions(hu, lesion, lung, SPACING, ORIENT, LesionFilterConfig())
+    assert removed["vessels"] >= 0.95 * tube.sum() and removed["dependent"] == band.sum()
+    assert kept[blob].all()
+    same, none = filter_hu_lesions(hu, lesion, lung, SPACING, ORIENT,
+                                   LesionFilterConfig(vessels=False, dependent=False))
+    assert (same == lesion).all() and none == {"vessels": 0, "dependent": 0}
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    ({"vessel_radius_mm": 0}, "vessel_radius_mm"), ({"vessel_tube_ratio": 1.0}, "vessel_tube_ratio"),
+    ({"vessel_fraction": 2.0}, "vessel_fraction"), ({"dependent_side": "S"}, "dependent_side"),
+    ({"band_hu": (0.0, -100.0)}, "band_hu"), ({"dependent_fraction": 0.0}, "dependent_fraction"),
+])
+def test_bad_filter_values_name_the_field(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        LesionFilterConfig(**kwargs)
