@@ -125,3 +125,41 @@ def test_filter_reports_what_each_pattern_removed_and_can_be_turned_off():
 def test_bad_filter_values_name_the_field(kwargs, name):
     with pytest.raises(ValueError, match=name):
         LesionFilterConfig(**kwargs)
+
+
+def test_segmenter_filters_hu_input_only_and_reports_it(tmp_path, make_tiny, ct_examples, semiseg):
+    from covidseg import Segmenter
+    from covidseg.io import read_image
+
+    # a near-zero threshold: most of the lung is lesion, so the filters have something to judge
+    model = make_tiny(tmp_path / "tiny", "all", threshold=0.01)
+    img = read_image(ct_examples / "cip-ct64.nii.gz")
+    on = Segmenter(model).predict(img)
+    off = Segmenter(model, lesion_filters=LesionFilterConfig(vessels=False, dependent=False)).predict(img)
+    assert off.lesion_filtered is None and on.lesion_filtered is not None
+    report = on.report()
+    assert set(report["lesion_filtered"]) == {"vessels", "dependent"}
+    assert "noise_floor_applied" in report["severity"] and "noise_floor" in report["severity_definitions"]
+    assert on.lesion.sum() <= off.lesion.sum()
+    jpg = Segmenter(model).predict(next((semiseg / "test" / "images").glob("*.jpg")))
+    assert jpg.lesion_filtered is None  # plain images carry no density: never filtered
+
+
+def test_cli_flags_reach_the_config():
+    import argparse
+
+    from covidseg.errors import ConfigError
+    from covidseg.inference import cli
+
+    parser = argparse.ArgumentParser()
+    cli.configure(parser)
+    args = parser.parse_args(["x.nii.gz", "-o", "out", "--noise-floor-percent", "0.5", "--noise-floor-ml", "2",
+                              "--no-vessel-filter", "--dependent-side", "A"])
+    cfg = cli._config(args)
+    assert cfg.severity.noise_floor_percent == 0.5 and cfg.severity.noise_floor_ml == 2.0
+    assert not cfg.lesion_filters.vessels and cfg.lesion_filters.dependent
+    assert cfg.lesion_filters.dependent_side == "A"
+    defaults = cli._config(parser.parse_args(["x", "-o", "out"]))
+    assert defaults.severity.noise_floor_percent == 1.0 and defaults.lesion_filters.vessels
+    with pytest.raises(ConfigError, match="noise_floor_px"):
+        cli._config(parser.parse_args(["x", "-o", "out", "--noise-floor-px", "-3"]))
