@@ -163,3 +163,15 @@ def test_cli_flags_reach_the_config():
     assert defaults.severity.noise_floor_percent == 1.0 and defaults.lesion_filters.vessels
     with pytest.raises(ConfigError, match="noise_floor_px"):
         cli._config(parser.parse_args(["x", "-o", "out", "--noise-floor-px", "-3"]))
+
+
+def test_summary_says_when_the_noise_floor_set_the_grade(tmp_path):
+    from covidseg.inference.outputs import summary_row
+
+    report = {"measurements": {"whole": {"lesion_percent": 0.4}},
+              "severity": {"mosmed_grade": "CT-0", "raw_mosmed_grade": "CT-1", "noise_floor_applied": True}}
+    row = summary_row("a", report, tmp_path)
+    assert (row["mosmed_grade"], row["noise_floor"], row["lesion_percent"]) == ("CT-0", "yes", "0.40")
+    report["severity"]["noise_floor_applied"] = False
+    assert summary_row("a", report, tmp_path)["noise_floor"] == "no"
+    assert summary_row("a", {"severity": {}}, tmp_path)["noise_floor"] == ""  # reports from before the floor
