@@ -244,8 +244,10 @@ class Segmenter:
                 if lung_source.startswith("hu") and cfg.lung_method == "auto" and spacing is not None:
                     reach = int(round(cfg.lesion_reach_mm / float(spacing[-1])))
                 if is_hu and spacing is not None and (cfg.lesion_filters.vessels or cfg.lesion_filters.dependent):
-                    lesion, lesion_filtered = self._filter_hu(volume, lesion & extend_lung_with_lesions(lung, lesion, reach),
-                                                              lung, spacing, orientation, array.ndim)
+                    # judged before the lung is widened by lesions, so a removed band widens nothing
+                    candidates = lesion & extend_lung_with_lesions(lung, lesion, reach)
+                    lesion, lesion_filtered = self._filter_hu(volume, candidates, lung, spacing, orientation,
+                                                              array.ndim)
                 extended = extend_lung_with_lesions(lung, lesion, reach)
                 if extended.sum() > lung.sum():
                     lung, lung_source = extended, "hu+lesion"

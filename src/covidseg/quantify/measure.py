@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
-
 from scipy import ndimage as ndi
 
 from covidseg.quantify.severity import (DEFAULT_SEVERITY, SeverityConfig, below_noise_floor, mosmed_grade,
