@@ -176,3 +176,20 @@ def test_summary_says_when_the_noise_floor_set_the_grade(tmp_path):
     report["severity"]["noise_floor_applied"] = False
     assert summary_row("a", report, tmp_path)["noise_floor"] == "no"
     assert summary_row("a", {"severity": {}}, tmp_path)["noise_floor"] == ""  # reports from before the floor
+
+
+def test_lung_cut_by_the_image_edge_is_not_a_pleura():
+    """A small field of view cuts the lung at the image edge: a band there is not subpleural."""
+    hu = np.full((60, 60), -850.0, np.float32)
+    lung = np.zeros((60, 60), bool)
+    lung[5:, 5:55] = True  # runs out of the image at the posterior edge
+    band = np.zeros_like(lung)
+    band[56:, 10:50] = True
+    hu[band] = -350.0
+    assert not dependent_bands(hu, band, lung, (0.8, 0.8), ("P", "L"), LesionFilterConfig()).any()
+    lung[55:] = False  # the same band inside a lung that ends at a pleura
+    band[:] = False
+    band[51:55, 10:50] = True
+    hu[:] = -850.0
+    hu[band] = -350.0
+    assert dependent_bands(hu, band, lung, (0.8, 0.8), ("P", "L"), LesionFilterConfig())[band].all()

@@ -292,6 +292,13 @@ def dependent_bands(hu: np.ndarray, lesion: np.ndarray, lung: np.ndarray, spacin
         zs = np.nonzero(lesion.any(axis=(1, 2)))[0]
         box = (slice(zs.min(), zs.max() + 1),) + box[1:]
     crop = np.pad(region[box].reshape(-1, *region[box].shape[-2:]), ((0, 0), (1, 1), (1, 1)))
+    # lung cut by the image edge (small field of view) does not end at a pleura there
+    for axis_, side in ((1, 0), (1, -1), (2, 0), (2, -1)):
+        b = box[region.ndim - 3 + axis_]
+        if (b.start == 0) if side == 0 else (b.stop == region.shape[region.ndim - 3 + axis_]):
+            edge = [slice(None)] * 3
+            edge[axis_] = side
+            crop[tuple(edge)] = True
     dist = np.stack([ndi.distance_transform_edt(c, sampling=pixel)[1:-1, 1:-1] for c in crop])
     depth[box] = dist.reshape(region[box].shape)
     # position along gravity over the whole lung: 0 non-dependent side .. 1 dependent side
