@@ -48,6 +48,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="drop lesion components smaller than this in slices (default: 5 mm^2)")
     parser.add_argument("--min-lesion-px", type=int, default=10,
                         help="same, when no spacing is known (default: 10 pixels)")
+    parser.add_argument("--noise-floor-percent", type=float, default=1.0,
+                        help="grade as no lesion (CT-0, none) when the lesion is below this %% of the lung and no "
+                             "connected lesion reaches the sizes below; 0 turns the floor off (default: 1.0)")
+    parser.add_argument("--noise-floor-ml", type=float, default=1.0,
+                        help="largest connected lesion under the noise floor, volumes (default: 1.0 mL)")
+    parser.add_argument("--noise-floor-mm2", type=float, default=100.0,
+                        help="same for slices with a pixel spacing (default: 100 mm^2)")
+    parser.add_argument("--noise-floor-px", type=float, default=200.0,
+                        help="same without a known spacing (default: 200 pixels/voxels)")
+    parser.add_argument("--no-vessel-filter", action="store_true",
+                        help="HU input: keep lesions on vessels in aerated lung (default: removed)")
+    parser.add_argument("--no-dependent-filter", action="store_true",
+                        help="HU input: keep thin dependent bands along the pleura (default: removed)")
+    parser.add_argument("--dependent-side", choices=["P", "A", "L", "R"], default="P",
+                        help="gravity-dependent side of the lungs: P for a supine patient (default), A prone")
     parser.add_argument("--series", default=None, help="DICOM series to read (UID, number or description)")
     parser.add_argument("--dicom-seg", action="store_true", help="also write a DICOM-SEG for DICOM input")
     parser.add_argument("--no-pictures", action="store_true", help="skip overlay/montage/curve pictures")
@@ -65,10 +80,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _config(args):
     from covidseg.inference.config import TASKS, SegmenterConfig
+    from covidseg.inference.postprocess import LesionFilterConfig
+    from covidseg.quantify import SeverityConfig
 
     tasks = TASKS if "all" in args.tasks else tuple(args.tasks)
     try:
+        severity = SeverityConfig(noise_floor_percent=args.noise_floor_percent, noise_floor_ml=args.noise_floor_ml,
+                                  noise_floor_mm2=args.noise_floor_mm2, noise_floor_px=args.noise_floor_px)
+        filters = LesionFilterConfig(vessels=not args.no_vessel_filter, dependent=not args.no_dependent_filter,
+                                     dependent_side=args.dependent_side)
         return SegmenterConfig(
+            severity=severity, lesion_filters=filters,
             tasks=tasks, lung_method=args.lung_method, device=args.device, batch_size=args.batch_size,
             threads=args.threads, inference_size=args.inference_size, min_lesion_mm3=args.min_lesion_mm3,
             min_lesion_mm2=args.min_lesion_mm2, min_lesion_px=args.min_lesion_px, keep_probabilities=False,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from covidseg.inference.engine import PRECISIONS
 from covidseg.inference.lung_hu import HULungConfig
+from covidseg.inference.postprocess import LesionFilterConfig
 from covidseg.models.pretrained import MAX_BATCH_SIZE, MAX_INPUT_SIZE
 from covidseg.quantify import SeverityConfig
 
@@ -39,6 +40,10 @@ class SegmenterConfig:
         images are crops around the lungs; a whole 512x512 slice is not).
     tta: test-time augmentation: average each network's probabilities with those of the
         left-right mirrored slice (twice the network time).
+    lesion_filters: removal of vessels marked GGO and of dependent-lung bands marked lesion,
+        on HU input only (:class:`~covidseg.inference.postprocess.LesionFilterConfig`;
+        ``LesionFilterConfig(vessels=False, dependent=False)`` turns both off).
+    severity: grade thresholds and the noise floor (:class:`~covidseg.quantify.SeverityConfig`).
     precision: network arithmetic: ``fp32``, ``bf16`` (bfloat16 autocast), or ``auto`` (bf16
         on CPUs with native bfloat16 support, fp32 elsewhere).
     """
@@ -60,6 +65,7 @@ class SegmenterConfig:
     refine_crop: bool = True
     refine_below: float = 0.6
     hu_lung: HULungConfig = field(default_factory=HULungConfig)
+    lesion_filters: LesionFilterConfig = field(default_factory=LesionFilterConfig)
     severity: SeverityConfig = field(default_factory=SeverityConfig)
 
     def __post_init__(self) -> None:

@@ -63,7 +63,12 @@ def severity_definitions(pred: "Prediction") -> dict:
     r = sev.ratio_thresholds if sev else (10.0, 30.0)
     m = sev.mosmed_thresholds if sev else (25.0, 50.0, 75.0)
     z = sev.zone_thresholds if sev else (25.0, 50.0, 75.0)
+    floor = (f"noise floor: lesion < {sev.noise_floor_percent:g} % of lung and no connected lesion >= "
+             f"{sev.noise_floor_ml:g} mL (volumes) / {sev.noise_floor_mm2:g} mm2 (slices) / {sev.noise_floor_px:g} "
+             f"pixels or voxels (no spacing) is graded CT-0 / none / zone 0 (noise_floor_applied; raw_* grades "
+             f"and the measurements are without the floor; docs/severity.md)") if sev else None
     return {
+        "noise_floor": floor,
         "ratio_grade": f"lesion/lung ratio: none = 0 %, mild < {r[0]:g} %, moderate {r[0]:g}-{r[1]:g} %, "
                        f"severe >= {r[1]:g} % (docs/severity.md)",
         "mosmed_grade": f"MosMedData (Morozov et al. 2020): CT-0 no lesion, CT-1 < {m[0]:g} %, CT-2 {m[0]:g}-{m[1]:g} %, "
@@ -147,6 +152,9 @@ def build_report(pred: "Prediction", files: list[str] | None = None) -> dict:
         },
         "severity": m.severity,
         "severity_definitions": severity_definitions(pred),
+        # lesion the HU false-positive filters removed (vessels, dependent bands), in `unit`;
+        # null when they did not run (plain images, filters off)
+        "lesion_filtered": pred.lesion_filtered,
         "slice_lesion": m.slice_lesion,
         "slice_unit": m.slice_unit,
         "timings_s": dict(pred.timings),

@@ -59,7 +59,7 @@ MAX_NAME_CHARS = 80
 SUMMARY_FIELDS = [
     "case", "status", "error", "input", "kind", "unit", "lung", "lesion", "ggo", "consolidation",
     "lesion_percent", "right_lesion_percent", "left_lesion_percent", "ratio_grade", "mosmed_grade",
-    "zone_total", "seconds", "output",
+    "zone_total", "noise_floor", "seconds", "output",
 ]
 
 _RESERVED = {SUMMARY_NAME.split(".")[0]}  # OUT/summary.csv sits beside the case folders
@@ -410,6 +410,7 @@ def summary_row(name: str, report: dict, folder: Path) -> dict:
         right_lesion_percent=_fmt(right.get("lesion_percent"), 2), left_lesion_percent=_fmt(left.get("lesion_percent"), 2),
         ratio_grade=sev.get("ratio_grade") or "", mosmed_grade=sev.get("mosmed_grade") or "",
         zone_total="" if sev.get("zone_total") is None else str(sev["zone_total"]),
+        noise_floor="yes" if sev.get("noise_floor_applied") else ("no" if "noise_floor_applied" in sev else ""),
         seconds=f"{sum(v for v in timings.values() if isinstance(v, (int, float))):.2f}", output=str(folder),
     )
     return row

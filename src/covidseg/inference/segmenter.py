@@ -26,8 +26,8 @@ from covidseg.inference.engine import Box, InferenceMemoryError, Runner
 from covidseg.io.windowing import MODEL_WINDOW, Window, intensity_range, to_unit
 from covidseg.inference.lung_hu import segment_lungs_hu
 from covidseg.inference.models import LoadedModel, assign, discover, load_models, shipped_models
-from covidseg.inference.postprocess import (clean_lung, extend_lung_with_lesions, remove_small_components,
-                                            split_classes)
+from covidseg.inference.postprocess import (clean_lung, extend_lung_with_lesions, filter_hu_lesions,
+                                            remove_small_components, split_classes)
 from covidseg.quantify import Measurements, measure, split_left_right
 
 ProgressFn = Callable[[int, int], None]  # (slices done, slices total)
@@ -55,6 +55,8 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)
     config: SegmenterConfig | None = None
     precision: str | None = None  # "fp32" / "bf16" as the networks actually ran
+    # lesion removed by the HU false-positive filters, in ``measurements.unit`` (None: not run)
+    lesion_filtered: dict[str, float] | None = None
 
     def report(self) -> dict:
         from covidseg.inference.export import build_report
@@ -273,16 +275,22 @@ class Segmenter:
 
         # 3. post-processing
         lung, lung_source = self._lung(lung_hu, probs)
-        lesion = classes = None
+        lesion = classes = lesion_filtered = None
         if "lesion" in probs:
             threshold = self.channels["lesion"].threshold
             lesion = probs["lesion"] >= np.uint8(min(255, max(1, round(threshold * 255))))
             if lung is not None:
+                reach = 0
                 if lung_source.startswith("hu") and cfg.lung_method == "auto" and spacing is not None:
                     reach = int(round(cfg.lesion_reach_mm / float(spacing[-1])))
-                    extended = extend_lung_with_lesions(lung, lesion, reach)
-                    if extended.sum() > lung.sum():
-                        lung, lung_source = extended, "hu+lesion"
+                if is_hu and spacing is not None and (cfg.lesion_filters.vessels or cfg.lesion_filters.dependent):
+                    # judged before the lung is widened by lesions, so a removed band widens nothing
+                    candidates = lesion & extend_lung_with_lesions(lung, lesion, reach)
+                    lesion, lesion_filtered = self._filter_hu(volume, candidates, lung, spacing, orientation,
+                                                              array.ndim)
+                extended = extend_lung_with_lesions(lung, lesion, reach)
+                if extended.sum() > lung.sum():
+                    lung, lung_source = extended, "hu+lesion"
                 lesion &= lung
             lesion = remove_small_components(lesion, self._min_lesion_voxels(spacing, array.ndim))
             if "classes" in cfg.tasks:
@@ -310,7 +318,18 @@ class Segmenter:
                           probabilities=probs, measurements=measurements,
                           models=[m.describe() for m in self.models], lung_source=lung_source,
                           tasks=cfg.tasks, timings=clock.timings, config=cfg,
-                          precision=self.runner.precision if self.runner is not None else None)
+                          precision=self.runner.precision if self.runner is not None else None,
+                          lesion_filtered=lesion_filtered)
+
+    def _filter_hu(self, volume, lesion, lung, spacing, orientation, ndim):
+        """The HU false-positive filters (vessels, dependent bands) on the input's own grid;
+        also returns what each removed, in mL (volumes) or mm^2 (slices)."""
+        two_d = ndim == 2
+        pick = (lambda a: a[0]) if two_d else (lambda a: a)
+        kept, removed = filter_hu_lesions(pick(volume), pick(lesion), pick(lung), spacing, orientation,
+                                          self.config.lesion_filters)
+        size = float(np.prod(spacing)) / (1.0 if two_d else 1000.0)
+        return (kept[None] if two_d else kept), {k: v * size for k, v in removed.items()}
 
     def _lung(self, lung_hu: np.ndarray | None, probs: dict[str, np.ndarray]) -> tuple[np.ndarray | None, str]:
         method = self.config.lung_method

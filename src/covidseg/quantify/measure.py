@@ -8,12 +8,14 @@ sizes are pixel/voxel counts and the unit says so.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
+from scipy import ndimage as ndi
 
-from covidseg.quantify.severity import DEFAULT_SEVERITY, SeverityConfig, mosmed_grade, ratio_grade, zone_score
+from covidseg.quantify.severity import (DEFAULT_SEVERITY, SeverityConfig, below_noise_floor, mosmed_grade,
+                                        ratio_grade, zone_score)
 from covidseg.quantify.sides import LEFT, RIGHT, cranial_axis, split_left_right
 
 ZONE_NAMES = ("upper", "middle", "lower")
@@ -39,6 +41,12 @@ class Severity:
     zone_scores: dict[str, int] | None = None  # "right_upper" ... "left_lower"
     zone_percent: dict[str, float] | None = None
     zone_total: int | None = None  # 0-24
+    # Noise floor (docs/severity.md): the largest connected lesion (in the measurements' unit),
+    # whether the floor turned the grades to "no lesion", and the grades without it.
+    largest_lesion: float | None = None
+    noise_floor_applied: bool = False
+    raw_ratio_grade: str | None = None
+    raw_mosmed_grade: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,7 @@ def measure(
     )
     if lung.ndim == 3 and sides is not None and head is not None and whole.lung > 0:
         sev = _with_zones(sev, table, to_head=head[1], config=severity)
+    sev = _with_noise_floor(sev, pct, largest_component(lesion) * unit_size, unit, severity)
     slice_lesion = slice_unit = None
     if lung.ndim == 3:
         other = tuple(a for a in range(3) if a != axis)
@@ -164,6 +173,26 @@ def measure(
         slice_lesion = [float(c) * slice_size for c in per_slice]
     return Measurements(unit, None if spacing is None else tuple(map(float, spacing)), whole, right, left, sev,
                         slice_lesion, slice_unit)
+
+
+def largest_component(mask: np.ndarray) -> int:
+    """Voxel count of the largest face-connected component of ``mask`` (0 if empty)."""
+    found = ndi.find_objects(mask.astype(np.uint8, copy=False))
+    if not found:
+        return 0
+    labels, n = ndi.label(mask[found[0]])
+    return int(np.bincount(labels.ravel())[1:].max())
+
+
+def _with_noise_floor(sev: Severity, pct: float | None, largest: float, unit: str, config: SeverityConfig) -> Severity:
+    """Record the largest lesion and the grades without the floor; below the floor, grade as
+    no lesion (the measured percentages and sizes are kept)."""
+    sev = replace(sev, largest_lesion=largest, raw_ratio_grade=sev.ratio_grade, raw_mosmed_grade=sev.mosmed_grade)
+    if pct is None or not below_noise_floor(min(pct, 100.0), largest, unit, config):
+        return sev
+    zeros = None if sev.zone_scores is None else {k: 0 for k in sev.zone_scores}
+    return replace(sev, ratio_grade=config.ratio_names[0], mosmed_grade="CT-0", zone_scores=zeros,
+                   zone_total=None if zeros is None else 0, noise_floor_applied=True)
 
 
 def _with_zones(sev: Severity, table: np.ndarray, *, to_head: bool, config: SeverityConfig) -> Severity:
@@ -190,4 +219,4 @@ def _with_zones(sev: Severity, table: np.ndarray, *, to_head: bool, config: Seve
             key = f"{side_name}_{zone_name}"
             percents[key] = pct
             scores[key] = zone_score(min(pct, 100.0), config)
-    return Severity(sev.ratio_grade, sev.ratio_thresholds, sev.mosmed_grade, scores, percents, sum(scores.values()))
+    return replace(sev, zone_scores=scores, zone_percent=percents, zone_total=sum(scores.values()))
