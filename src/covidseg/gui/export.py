@@ -273,14 +273,14 @@ def report_html(pred: "Prediction", pictures: dict[str, str], *, view_index: int
         f"<p style='font-size:8pt;color:#444'>{esc(T_OTHER_MEASURES_SECONDARY)}<br>"
         + "<br>".join(esc(x) for x in secondary) + "</p>",
     ]
-    parts.append(f"<table width='{PAGE_PX[0]}' cellspacing='0' cellpadding='0'><tr>")
+    parts.append(f"<table width='100%' border='0' cellspacing='0' cellpadding='0'><tr>")
     if "overlay" in pictures:
         h = _picture_height(pred, OVERLAY_WIDTH)
         parts.append(f"<td width='{OVERLAY_WIDTH + 12}' valign='top'><img src='{pictures['overlay']}' "
                      f"width='{OVERLAY_WIDTH}' height='{h}'><br><span style='font-size:8pt'>{esc(caption)}"
                      f"<br>{legend_html}</span></td>")
     parts.append("<td valign='top'>" + "".join(grade_cell) + "</td></tr></table>")
-    parts.append(f"<table class='n' width='{PAGE_PX[0]}'><tr>{head}</tr>{''.join(body)}</table>")
+    parts.append(f"<table class='n' width='99%'><tr>{head}</tr>{''.join(body)}</table>")
     parts.append(f"<p style='color:#555'>{esc(unit_words)} {esc(grades.lung_source_words(pred.lung_source))}</p>")
     if "curve" in pictures:
         parts.append(f"<p><b>{esc(T_LESION_PER_SLICE)}</b><br><img src='{pictures['curve']}' "
