@@ -82,7 +82,7 @@ def test_brush_changes_numbers_by_the_painted_voxels(qtbot, window, segmented_vo
     # the panel and the curve show the edited numbers
     assert window.results.cell_value("consolidation", "whole") == pytest.approx(m1.whole.consolidation)
     assert window.results.curve.values[k] == pytest.approx(m1.slice_lesion[k])
-    assert window.act_undo.isEnabled() and "2 strokes" in window.edit_status.text()
+    assert window.act_undo.isEnabled() and "(edits: 2)" in window.edit_status.text()
     assert window.viewer.overlay_rgb()[r, c].tolist() != window.viewer.original_rgb()[r, c].tolist()
 
     # the same numbers as measuring the edited masks the way predict does

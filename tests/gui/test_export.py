@@ -4,6 +4,7 @@ HTML / PDF), the current view as PNG."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 import json
 import re
 
@@ -171,3 +172,26 @@ def test_reports_follow_the_interface_language(qtbot, run_job, window, segmented
     for word in ("covidseg 报告", "严重程度", "双肺", "MosMed CT 分级", "病灶/肺比例分级", "肺由 CT 值（HU）阈值"):
         assert word in text, word
     assert "Severity" not in text and "Both lungs" not in text and "lung from hu" not in text
+
+
+def test_save_dialogs_start_in_the_last_export_folder(qtbot, window, segmented, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    segmented("image")
+    target = tmp_path / "exports"
+    target.mkdir()
+    starts = []
+
+    def fake_save(parent, title, start, filters):
+        starts.append(Path(start))
+        return str(target / "r.json"), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_save))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda parent, title, start: starts.append(Path(start)) or ""))
+    window.choose_report()
+    assert starts[0].parent != target
+    qtbot.waitUntil(lambda: not window.busy)
+    window.choose_view_png()
+    window.choose_masks("png")
+    assert starts[1].parent == target and starts[2] == target

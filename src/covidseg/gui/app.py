@@ -539,6 +539,13 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
+    def _export_dir(self) -> str:
+        """Where save dialogs start: the folder of the last export, else next to the input."""
+        last = self.store.value("export/folder")
+        if last and Path(str(last)).is_dir():
+            return str(last)
+        return self._start_dir()
+
     def _start_dir(self) -> str:
         return str(Path(self.prefs.recent[0]).parent) if self.prefs.recent else str(Path.home())
 
@@ -709,7 +716,7 @@ class MainWindow(QMainWindow):
         if ed is None or not ed.edited:
             self.edit_status.setText(self.tr("Masks as segmented."))
         else:
-            self.edit_status.setText(self.tr("Edited by hand: %1 strokes. Numbers, grades, curve and exports use "
+            self.edit_status.setText(self.tr("Edited by hand (edits: %1). Numbers, grades, curve and exports use "
                                              "the edited masks.").replace("%1", str(ed.strokes)))
 
     def export_prediction(self):
@@ -743,8 +750,10 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ export
     def _ask_save(self, title: str, name: str, filters: str) -> str:
-        start = Path(self._start_dir()) / name
+        start = Path(self._export_dir()) / name
         path, _ = QFileDialog.getSaveFileName(self, title, str(start), filters)
+        if path:
+            self.store.setValue("export/folder", str(Path(path).parent))  # the next dialog starts here
         return path
 
     def _case_name(self) -> str:
@@ -761,7 +770,9 @@ class MainWindow(QMainWindow):
             self.export_report(path)
 
     def choose_masks(self, fmt: str) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Save masks into folder"), self._start_dir())
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Save masks into folder"), self._export_dir())
+        if folder:
+            self.store.setValue("export/folder", folder)
         if folder:
             self.export_masks(Path(folder) / f"{self._case_name()}-masks", fmt)
 
@@ -823,6 +834,7 @@ class MainWindow(QMainWindow):
     def _on_exported(self, written) -> None:
         self._outcome = "finished"
         self.last_export = [Path(p) for p in written]
+
         where = ", ".join(str(p) for p in self.last_export[:3]) + (" …" if len(self.last_export) > 3 else "")
         self.show_info(self.tr("Saved %1").replace("%1", where))
 

@@ -488,8 +488,8 @@
     </message>
     <message>
         <location filename="../app.py" line="712" />
-        <source>Edited by hand: %1 strokes. Numbers, grades, curve and exports use the edited masks.</source>
-        <translation>已手动编辑：%1 笔。数值、分级、曲线和导出均使用编辑后的掩膜。</translation>
+        <source>Edited by hand (edits: %1). Numbers, grades, curve and exports use the edited masks.</source>
+        <translation>已手动编辑（%1 次）。数值、分级、曲线和导出均使用编辑后的掩膜。</translation>
     </message>
     <message>
         <location filename="../app.py" line="758" />
@@ -740,7 +740,7 @@
     </message>
     <message>
         <location filename="../export.py" line="264" />
-        <source>Masks corrected by hand (%1 edits): the numbers and grades are those of the corrected masks.</source>
+        <source>Masks corrected by hand (edits: %1): the numbers and grades are those of the corrected masks.</source>
         <translation>掩膜已手动修正（%1 次编辑）：数值和分级基于修正后的掩膜。</translation>
     </message>
     <message>
