@@ -146,3 +146,13 @@ def test_results_dock_can_be_hidden_and_small_screens_fit(qtbot, run_job, window
     window.resize(1366, 768 - 40 - 30)
     qtbot.waitUntil(lambda: window.height() <= 768 - 70)
     assert window.viewer.overlay.height() >= 200 and window.viewer.overlay.width() >= 200
+
+
+def test_arrow_keys_in_a_number_box_stay_there(qtbot, window, volume):
+    v = window.viewer
+    v.set_index(30)
+    v.level_spin.setFocus()
+    qtbot.waitUntil(v.level_spin.hasFocus)
+    level = v.level_spin.value()
+    qtbot.keyClick(v.level_spin, Qt.Key.Key_Up)
+    assert v.index == 30 and v.level_spin.value() == level + 10

@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QThread, QTranslator, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (QEvent, QLibraryInfo, QLocale, QObject, QSettings, QThread, QTimer, QTranslator, Qt,
+                            Signal, Slot)
 from PySide6.QtGui import QAction, QActionGroup, QColor, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QFrame, QGroupBox,
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QFrame, QGroupBox,
                                QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
                                QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
@@ -103,6 +104,20 @@ class Banner(QFrame):
         return "" if self.isHidden() else self.label.text()
 
 
+class KeepKeys(QObject):
+    """Lets number boxes and lists keep their own keys (Up/Down, Home/End, PgUp/PgDn, letters)
+    instead of the window's slice and tool shortcuts, when they have the focus."""
+
+    KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End}
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.ShortcutOverride:
+            plain = not (event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier))
+            if plain and (event.key() in self.KEYS or event.text().isprintable() and event.text()):
+                event.accept()  # the widget gets the key press
+        return False
+
+
 def _swatch(colour: tuple[int, int, int]) -> QIcon:
     pm = QPixmap(14, 14)
     pm.fill(QColor(*colour))
@@ -168,6 +183,9 @@ class MainWindow(QMainWindow):
         self.viewer.sliceChanged.connect(self.results.curve.set_current)
         self.viewer.stroke.connect(self._stroke)
         self.results.sliceRequested.connect(self.viewer.set_index)
+        self._keep_keys = KeepKeys(self)
+        for w in self.findChildren(QAbstractSpinBox) + self.findChildren(QComboBox):
+            w.installEventFilter(self._keep_keys)
         self._update_actions()
         geometry, state = self.store.value("window/geometry"), self.store.value("window/state")
         if geometry is not None:
@@ -578,6 +596,7 @@ class MainWindow(QMainWindow):
         self.placeholder.hide()
         self.viewer.show()
         self.viewer.set_image(image.array, image.is_hu, image.spacing, image.orientation, image.affine)
+        self.viewer.overlay.setFocus()  # the slice keys work at once
         self.results.clear()
         self.prefs = self.prefs.with_recent(image.source)
         self._fill_recent()

@@ -414,7 +414,8 @@ class ViewerPanel(QWidget):
             self._spacing_2d = False
         orient = tuple(str(o).upper() for o in orientation) if orientation is not None else ()
         self.orientation = orient if len(orient) == 3 else ("?", *(orient or ("P", "L"))[-2:])
-        self.affine = None if affine is None else np.asarray(affine, float)
+        # A single slice's affine describes its own 2-D grid: positions are for volumes only.
+        self.affine = None if affine is None or array.ndim == 2 else np.asarray(affine, float)
         self.masks = {}
         self.window = ov.default_window(self.array, self.is_hu)
         self._set_window_controls_enabled(self.is_hu)
