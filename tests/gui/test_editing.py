@@ -198,3 +198,28 @@ def test_edited_masks_export_and_report_says_edited(qtbot, run_job, window, segm
     assert report["measurements"]["whole"]["lesion"] == pytest.approx(edited.measurements.whole.lesion)
     assert run_job(qtbot, window, lambda: window.export_report(tmp_path / "r.html")) == ("export", "finished")
     assert "corrected by hand" in (tmp_path / "r.html").read_text()
+
+
+@pytest.mark.parametrize("orientation", [("S", "P", "L"), ("P", "S", "L"), ("?", "P", "L")])
+def test_measuring_in_the_lung_box_gives_the_same_numbers(orientation):
+    from covidseg.gui.editing import lung_box, measure_in_lung_box
+
+    rng = np.random.default_rng(0)
+    lung = np.zeros((12, 40, 50), bool)
+    lung[2:10, 5:30, 8:20] = True
+    lung[3:9, 6:28, 30:44] = True
+    lesion = lung & (rng.random(lung.shape) < 0.3)
+    lesion[0, 0, 0] = True  # outside the lung: never counted
+    classes = lesion.astype(np.uint8) + (lesion & (rng.random(lung.shape) < 0.4))
+    spacing = (2.0, 0.8, 0.7)
+    try:
+        sides = split_left_right(lung, orientation)
+    except ValueError:
+        sides = None
+    whole = measure(lung, lesion, classes, spacing=spacing, orientation=orientation, sides=sides)
+    fast = measure_in_lung_box(lung, lesion, classes, spacing=spacing, orientation=orientation, sides=sides)
+    assert fast == whole
+    box = lung_box(lung, orientation)
+    head = [i for i, o in enumerate(orientation) if o in "SI"]
+    assert box[head[0] if head else 0] == slice(None)  # the slice axis is never cropped
+    assert lung[box].sum() == lung.sum()
