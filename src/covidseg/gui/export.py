@@ -261,7 +261,7 @@ def report_html(pred: "Prediction", pictures: dict[str, str], *, view_index: int
     ]
     if edits:
         parts.append("<p style='color:#b71c1c'><b>"
-                     + esc(translate("Report", "Masks corrected by hand (%1 edits): the numbers and grades are those of the corrected "
+                     + esc(translate("Report", "Masks corrected by hand (edits: %1): the numbers and grades are those of the corrected "
                              "masks.").replace("%1", str(edits.get("strokes", ""))))
                      + "</b></p>")
     grade_cell = [

@@ -159,14 +159,16 @@ def save_small(image, path: Path, limit: int = 200_000) -> None:
         image = Image.open(io.BytesIO(bytes(data.data()))).convert("RGB")
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)
-    if out.tell() > limit:
-        # A palette of the picture's main colours plus the overlay colours exactly, so the legend
-        # swatches and the masks keep their true colours.
-        from covidseg.gui import overlay as ov
+    from covidseg.gui import overlay as ov
 
-        fixed = [ov.LUNG_COLOUR, ov.GGO_COLOUR, ov.CONSOLIDATION_COLOUR, ov.LESION_COLOUR]
-        base = image.quantize(256 - len(fixed), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        palette = base.getpalette()[: 3 * (256 - len(fixed))] + [v for c in fixed for v in c]
+    fixed = [ov.LUNG_COLOUR, ov.GGO_COLOUR, ov.CONSOLIDATION_COLOUR, ov.LESION_COLOUR]
+    for colours in (256, 192, 128, 96, 64):
+        if out.tell() <= limit:
+            break
+        # A palette of the picture's main colours plus the overlay colours exactly, so the
+        # legend swatches and the masks keep their true colours.
+        base = image.quantize(colours - len(fixed), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        palette = base.getpalette()[: 3 * (colours - len(fixed))] + [v for c in fixed for v in c]
         pal = Image.new("P", (1, 1))
         pal.putpalette(palette)
         out = io.BytesIO()
