@@ -4,6 +4,7 @@ HTML / PDF), the current view as PNG."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 import json
 import re
 
@@ -109,3 +110,88 @@ def test_view_png(window, segmented, tmp_path):
     a = np.asarray(img.convert("RGB")).astype(int)
     h, w = a.shape[:2]
     assert np.abs(a[:, : w // 2].mean(axis=(0, 1)) - a[:, w - w // 2:].mean(axis=(0, 1))).max() > 1
+
+
+@pytest.fixture()
+def language(qapp):
+    """``language("zh_CN")`` installs that translation for the rest of the test."""
+    from covidseg.gui.app import install_translator
+
+    installed = []
+
+    def _set(code):
+        installed.extend(install_translator(qapp, code))
+        assert code == "en" or installed
+    yield _set
+    for t in installed:
+        qapp.removeTranslator(t)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh_CN"])
+def test_pdf_report_lies_inside_the_a4_page(qtbot, window, segmented, tmp_path, language, lang):
+    """The report is laid out on the A4 text area in every language: nothing is wider than the
+    page, it is one page, and the rendered page has ink only inside the margins (the old report
+    put two fixed-width pictures side by side and cut the curve off at the page edge)."""
+    import shutil
+    import subprocess
+
+    from covidseg.gui.export import PAGE_MARGIN_MM, PAGE_PX, report_document
+
+    language(lang)
+    pred = segmented("dicom-series")
+    doc = report_document(pred, window.viewer.index)
+    size = doc.documentLayout().documentSize()
+    assert size.width() <= PAGE_PX[0] + 0.5 and doc.pageCount() == 1, (size, doc.pageCount())
+    html_text = doc.toHtml()
+    assert ("严重程度" in html_text) == (lang == "zh_CN") and ("Severity" in html_text) == (lang == "en")
+
+    assert window.export_report(tmp_path / "r.pdf")
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("pdftoppm (poppler-utils) is not installed: the rendered page is not checked")
+    dpi = 60
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-png", "-singlefile", str(tmp_path / "r.pdf"),
+                    str(tmp_path / "page")], check=True)
+    page = np.asarray(Image.open(tmp_path / "page.png").convert("RGB")).astype(int)
+    h, w, _ = page.shape
+    assert (w, h) == pytest.approx((210 / 25.4 * dpi, 297 / 25.4 * dpi), abs=2)  # A4
+    m = int(PAGE_MARGIN_MM / 25.4 * dpi) - 2  # a little inside the margin (anti-aliasing)
+    ink = (page < 240).any(axis=2)
+    assert not ink[:, :m].any() and not ink[:, w - m:].any() and not ink[:m].any() and not ink[h - m:].any()
+    # the curve is there in full: its orange lesion fill and its blue lung line, right axis included
+    orange = (page[..., 0] > 200) & (page[..., 1] > 120) & (page[..., 1] < 200) & (page[..., 2] < 140)
+    blue = (page[..., 2] - page[..., 0] > 60) & (page[..., 2] > 120)
+    assert orange[h // 2:].sum() > 20 and blue[h // 2:].sum() > 20
+    assert blue[h // 2:, w // 2:].any()  # the right half of the curve made it onto the page
+
+
+def test_reports_follow_the_interface_language(qtbot, run_job, window, segmented, tmp_path, language):
+    language("zh_CN")
+    segmented("nifti")
+    assert run_job(qtbot, window, lambda: window.export_report(tmp_path / "r.html")) == ("export", "finished")
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    for word in ("covidseg 报告", "严重程度", "双肺", "MosMed CT 分级", "病灶/肺比例分级", "肺由 CT 值（HU）阈值"):
+        assert word in text, word
+    assert "Severity" not in text and "Both lungs" not in text and "lung from hu" not in text
+
+
+def test_save_dialogs_start_in_the_last_export_folder(qtbot, window, segmented, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    segmented("image")
+    target = tmp_path / "exports"
+    target.mkdir()
+    starts = []
+
+    def fake_save(parent, title, start, filters):
+        starts.append(Path(start))
+        return str(target / "r.json"), ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(fake_save))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda parent, title, start: starts.append(Path(start)) or ""))
+    window.choose_report()
+    assert starts[0].parent != target
+    qtbot.waitUntil(lambda: not window.busy)
+    window.choose_view_png()
+    window.choose_masks("png")
+    assert starts[1].parent == target and starts[2] == target

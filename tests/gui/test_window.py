@@ -78,10 +78,15 @@ def test_open_segment_matches_predict(qtbot, run_job, window, opened, inputs, cl
             if want is not None:
                 assert got == pytest.approx(want, rel=1e-5, abs=1e-5), (row, col)
     assert unit == pred.measurements.unit
-    grade = report["severity"]["ratio_grade"]
-    assert window.results.badge.text() == (grade.upper() if grade else "no lung found")
-    if report["severity"]["mosmed_grade"]:
-        assert report["severity"]["mosmed_grade"] in window.results.grades.text()
+    # One primary grade (MosMed) on the badge; the ratio grade is labelled as what it is.
+    grade = report["severity"]["mosmed_grade"]
+    badge = window.results.badge.text()
+    assert badge.startswith(grade) if grade else badge == "no lung found"
+    assert "CT-" not in window.results.grades.text().replace("MosMed CT scale", "")
+    if report["severity"]["ratio_grade"]:
+        assert f"ratio grade (covidseg convention" in window.results.grades.text()
+        assert f"): {report['severity']['ratio_grade']}" in window.results.grades.text()
+    assert "MosMed" in window.results.badge.toolTip()
 
     # Masks: identical to the files `covidseg predict` wrote.
     for name in ("lung", "lesion", "classes"):
@@ -239,6 +244,9 @@ def test_slider_wheel_cursor_and_window(qtbot, run_job, window, opened, inputs):
     arr = window.image.array
     v.slider.setValue(5)
     assert v.index == 5 and v.slice_label.text() == "Slice 6 / 79"
+    # position of the slice in patient coordinates (RAS, as 3D Slicer shows it)
+    z_mm = (window.image.affine @ [5, v.cursor[1], v.cursor[2], 1])[2]
+    assert v.position_label.text() == f"S {z_mm:.1f} mm"
 
     def wheel(dy, mods=Qt.KeyboardModifier.NoModifier):
         view = v.overlay
@@ -258,7 +266,7 @@ def test_slider_wheel_cursor_and_window(qtbot, run_job, window, opened, inputs):
     assert v.index == 6
 
     v.overlay.hovered.emit(30, 20)
-    assert v.cursor_label.text() == f"(20, 30)  {arr[6, 30, 20]:.0f} HU"
+    assert v.cursor_label.text() == f"(20, 30, 6)  {arr[6, 30, 20]:.0f} HU"  # no masks yet: no class
 
     assert v.preset_combo.isEnabled() and v.window == ov.PRESETS["lung"]
     v.set_preset("mediastinum")

@@ -7,15 +7,17 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QLibraryInfo, QLocale, QSettings, QThread, QTranslator, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import (QEvent, QLibraryInfo, QLocale, QObject, QSettings, QThread, QTimer, QTranslator, Qt,
+                            Signal, Slot)
 from PySide6.QtGui import QAction, QActionGroup, QColor, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QPixmap
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QFrame, QGroupBox, QHBoxLayout,
-                               QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QSlider, QStyle,
-                               QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QFrame, QGroupBox,
+                               QHBoxLayout, QInputDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
+                               QSlider, QSpinBox, QStyle, QToolButton, QVBoxLayout, QWidget)
 
 from covidseg import __version__
 from covidseg.gui import overlay as ov
 from covidseg.gui import settings as st
+from covidseg.gui.editing import Brush, MaskEditor
 from covidseg.gui.results import ResultsPanel
 from covidseg.gui.viewer import ViewerPanel
 from covidseg.gui.worker import Job, start
@@ -102,6 +104,20 @@ class Banner(QFrame):
         return "" if self.isHidden() else self.label.text()
 
 
+class KeepKeys(QObject):
+    """Lets number boxes and lists keep their own keys (Up/Down, Home/End, PgUp/PgDn, letters)
+    instead of the window's slice and tool shortcuts, when they have the focus."""
+
+    KEYS = {Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Home, Qt.Key.Key_End}
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.ShortcutOverride:
+            plain = not (event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier))
+            if plain and (event.key() in self.KEYS or event.text().isprintable() and event.text()):
+                event.accept()  # the widget gets the key press
+        return False
+
+
 def _swatch(colour: tuple[int, int, int]) -> QIcon:
     pm = QPixmap(14, 14)
     pm.fill(QColor(*colour))
@@ -122,7 +138,8 @@ class MainWindow(QMainWindow):
                      if v is not None}
         self.prefs = replace(prefs, **overrides)
         self.image = None  # covidseg.io.CTImage
-        self.prediction = None  # covidseg.inference.Prediction
+        self.prediction = None  # covidseg.inference.Prediction (re-measured after each edit)
+        self.editor: MaskEditor | None = None  # hand corrections of the prediction's masks
         self._segmenter = None
         self._segmenter_key = None
         self._job: Job | None = None
@@ -164,7 +181,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
 
         self.viewer.sliceChanged.connect(self.results.curve.set_current)
+        self.viewer.stroke.connect(self._stroke)
         self.results.sliceRequested.connect(self.viewer.set_index)
+        self._keep_keys = KeepKeys(self)
+        for w in self.findChildren(QAbstractSpinBox) + self.findChildren(QComboBox):
+            w.installEventFilter(self._keep_keys)
         self._update_actions()
         geometry, state = self.store.value("window/geometry"), self.store.value("window/state")
         if geometry is not None:
@@ -205,16 +226,57 @@ class MainWindow(QMainWindow):
         s = QVBoxLayout(side)
         s.setContentsMargins(4, 4, 4, 4)
         s.addWidget(box)
+        s.addWidget(self._build_edit_box())
         s.addWidget(self.results, 1)
+        # Scrolls rather than forcing a tall window (1366 x 768 screens with a taskbar).
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(side)
         dock = QDockWidget(self.tr("Results"), self)
         dock.setObjectName("resultsDock")
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        dock.setWidget(side)
-        dock.setMinimumWidth(420)
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        dock.setWidget(scroll)
+        dock.setMinimumWidth(340)
+        self.dock = dock
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-        self.resizeDocks([dock], [470], Qt.Orientation.Horizontal)
+        self.resizeDocks([dock], [420], Qt.Orientation.Horizontal)
         self._overlay_changed()
+
+    def _build_edit_box(self) -> QGroupBox:
+        """Brush / eraser for correcting the masks on the current slice of any plane."""
+        box = QGroupBox(self.tr("Correct masks"))
+        box.setObjectName("editBox")
+        self.edit_label = QComboBox()
+        self.edit_label.setObjectName("editLabel")
+        for key, text, colour in (("ggo", self.tr("GGO"), ov.GGO_COLOUR),
+                                  ("consolidation", self.tr("Consolidation"), ov.CONSOLIDATION_COLOUR),
+                                  ("lung", self.tr("Lung"), ov.LUNG_COLOUR)):
+            self.edit_label.addItem(_swatch(colour), text, key)
+        self.brush_size = QSpinBox()
+        self.brush_size.setObjectName("brushSize")
+        self.brush_size.setRange(1, 99)
+        self.brush_size.setValue(9)
+        self.brush_size.setSuffix(self.tr(" px"))
+        self.brush_size.setToolTip(self.tr("Brush diameter in pixels ([ and ] change it)"))
+        self.brush_size.valueChanged.connect(lambda _: self._tool_changed())
+        self.edit_status = QLabel()
+        self.edit_status.setObjectName("editStatus")
+        self.edit_status.setWordWrap(True)
+        row1 = QHBoxLayout()
+        self.edit_buttons = QHBoxLayout()
+        row1.addWidget(self.edit_label, 1)
+        row1.addWidget(QLabel(self.tr("Size")))
+        row1.addWidget(self.brush_size)
+        v = QVBoxLayout(box)
+        v.setContentsMargins(6, 4, 6, 4)
+        v.addLayout(self.edit_buttons)
+        v.addLayout(row1)
+        v.addWidget(self.edit_status)
+        return box
 
     def _action(self, text: str, slot, shortcut=None, icon: QStyle.StandardPixmap | None = None,
                 tip: str = "") -> QAction:
@@ -255,10 +317,53 @@ class MainWindow(QMainWindow):
         self.act_side.setCheckable(True)
         self.act_side.setChecked(True)
         self.act_side.toggled.connect(self._side_by_side)
-        self.act_prev = self._action(self.tr("Previous slice"), lambda: self.viewer.step(-1), "PgDown")
-        self.act_next = self._action(self.tr("Next slice"), lambda: self.viewer.step(1), "PgUp")
+        self.act_prev = self._action(self.tr("Previous slice"), lambda: self.viewer.step(-1))
+        self.act_prev.setShortcuts([QKeySequence("Down"), QKeySequence("PgDown")])
+        self.act_next = self._action(self.tr("Next slice"), lambda: self.viewer.step(1))
+        self.act_next.setShortcuts([QKeySequence("Up"), QKeySequence("PgUp")])
+        self.act_first = self._action(self.tr("First slice"), lambda: self.viewer.set_index(0), "Home")
+        self.act_last = self._action(self.tr("Last slice"), lambda: self.viewer.set_index(self.viewer.slice_count - 1),
+                                     "End")
+        self.act_overlay = QAction(self.tr("Show &overlay"), self)
+        self.act_overlay.setCheckable(True)
+        self.act_overlay.setChecked(True)
+        self.act_overlay.setShortcut(QKeySequence("O"))
+        self.act_overlay.toggled.connect(self.viewer.set_overlay_visible)
+        self.act_planes = QAction(self.tr("&Coronal and sagittal planes"), self)
+        self.act_planes.setCheckable(True)
+        self.act_planes.setShortcut(QKeySequence("Ctrl+3"))
+        self.act_planes.toggled.connect(self.viewer.set_planes)
         self.act_about = self._action(self.tr("&About covidseg"), self.about)
-        self.addActions([self.act_prev, self.act_next])
+        # editing
+        group = QActionGroup(self)
+        self.act_navigate = QAction(self.tr("&Navigate"), self)
+        self.act_navigate.setShortcut(QKeySequence("N"))
+        self.act_navigate.setToolTip(self.tr("Drag pans, click moves the crosshair (N)"))
+        self.act_brush = QAction(self.tr("&Brush"), self)
+        self.act_brush.setShortcut(QKeySequence("B"))
+        self.act_brush.setToolTip(self.tr("Paint the chosen label on the slice (B)"))
+        self.act_eraser = QAction(self.tr("&Eraser"), self)
+        self.act_eraser.setShortcut(QKeySequence("E"))
+        self.act_eraser.setToolTip(self.tr("Erase the chosen label from the slice (E)"))
+        for a in (self.act_navigate, self.act_brush, self.act_eraser):
+            a.setCheckable(True)
+            group.addAction(a)
+            a.toggled.connect(lambda _=False: self._tool_changed())
+        self.act_navigate.setChecked(True)
+        self.act_undo = self._action(self.tr("&Undo edit"), self.undo_edit, QKeySequence.StandardKey.Undo)
+        self.act_redo = self._action(self.tr("&Redo edit"), self.redo_edit, QKeySequence.StandardKey.Redo)
+        self.act_smaller = self._action(self.tr("Smaller brush"), lambda: self.brush_size.stepBy(-2), "[")
+        self.act_larger = self._action(self.tr("Larger brush"), lambda: self.brush_size.stepBy(2), "]")
+        self.act_fit.setShortcuts([QKeySequence("Ctrl+0"), QKeySequence("F")])
+        self.addActions([self.act_prev, self.act_next, self.act_first, self.act_last, self.act_overlay,
+                         self.act_planes, self.act_navigate, self.act_brush, self.act_eraser, self.act_smaller,
+                         self.act_larger])
+        for a in (self.act_navigate, self.act_brush, self.act_eraser, self.act_undo, self.act_redo):
+            b = QToolButton()
+            b.setDefaultAction(a)
+            b.setObjectName(f"{a.text().replace('&', '').split()[0].lower()}Button")
+            self.edit_buttons.addWidget(b)
+        self.edit_buttons.addStretch(1)
 
     def _build_menus_and_toolbar(self) -> None:
         mb = self.menuBar()
@@ -278,7 +383,12 @@ class MainWindow(QMainWindow):
 
         view_menu = mb.addMenu(self.tr("&View"))
         view_menu.addAction(self.act_side)
+        view_menu.addAction(self.act_planes)
+        view_menu.addAction(self.act_overlay)
         view_menu.addAction(self.act_fit)
+        self.dock.toggleViewAction().setText(self.tr("&Results panel"))
+        self.dock.toggleViewAction().setShortcut(QKeySequence("F9"))
+        view_menu.addAction(self.dock.toggleViewAction())
         wl = view_menu.addMenu(self.tr("&Window preset"))
         for name, text in (("lung", self.tr("Lung (L -600, W 1500)")),
                            ("mediastinum", self.tr("Mediastinum (L 40, W 400)"))):
@@ -286,6 +396,12 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.act_prev)
         view_menu.addAction(self.act_next)
+        view_menu.addAction(self.act_first)
+        view_menu.addAction(self.act_last)
+        edit_menu = mb.addMenu(self.tr("&Edit"))
+        for a in (self.act_undo, self.act_redo, None, self.act_navigate, self.act_brush, self.act_eraser, None,
+                  self.act_smaller, self.act_larger):
+            edit_menu.addSeparator() if a is None else edit_menu.addAction(a)
 
         seg_menu = mb.addMenu(self.tr("&Segmentation"))
         seg_menu.addAction(self.act_segment)
@@ -342,6 +458,14 @@ class MainWindow(QMainWindow):
             a.setEnabled(have and (fmt != "dicom-seg" or self.image.kind in ("dicom-series", "dicom-file")))
         self.act_export_view.setEnabled(self.image is not None)
         self.act_prefs.setEnabled(not busy)
+        editing = self.editor is not None and not busy
+        for a in (self.act_brush, self.act_eraser):
+            a.setEnabled(editing)
+        self.act_undo.setEnabled(editing and self.editor.can_undo())
+        self.act_redo.setEnabled(editing and self.editor.can_redo())
+        if not editing and not self.act_navigate.isChecked():
+            self.act_navigate.setChecked(True)
+        self.act_planes.setEnabled(self.image is not None and self.image.array.ndim == 3)
 
     def _save_prefs(self) -> None:
         st.save(self.store, replace(st.load(self.store), recent=self.prefs.recent, opacity=self.prefs.opacity,
@@ -433,6 +557,13 @@ class MainWindow(QMainWindow):
         if path:
             self.open_path(path)
 
+    def _export_dir(self) -> str:
+        """Where save dialogs start: the folder of the last export, else next to the input."""
+        last = self.store.value("export/folder")
+        if last and Path(str(last)).is_dir():
+            return str(last)
+        return self._start_dir()
+
     def _start_dir(self) -> str:
         return str(Path(self.prefs.recent[0]).parent) if self.prefs.recent else str(Path.home())
 
@@ -460,10 +591,12 @@ class MainWindow(QMainWindow):
             return
         self.image = image
         self.prediction = None
+        self.editor = None
         self.banner.hide()
         self.placeholder.hide()
         self.viewer.show()
-        self.viewer.set_image(image.array, image.is_hu, image.spacing)
+        self.viewer.set_image(image.array, image.is_hu, image.spacing, image.orientation, image.affine)
+        self.viewer.overlay.setFocus()  # the slice keys work at once
         self.results.clear()
         self.prefs = self.prefs.with_recent(image.source)
         self._fill_recent()
@@ -529,11 +662,21 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("Segmented in %1 s").replace("%1", f"{seconds:.1f}"), 10000)
 
     def show_prediction(self, pred) -> None:
+        self.editor = MaskEditor(pred)
         self.prediction = pred
         self.banner.hide()
-        self.viewer.set_masks(pred.lung, pred.lesion, pred.classes)
+        # The viewer shows the editor's arrays: a stroke shows at once, without copies.
+        self.viewer.set_masks(self.editor.lung, self.editor.lesion, self.editor.classes)
         self.results.show_prediction(pred)
+        self._show_edit_status()
         typed = pred.classes is not None
+        i = self.edit_label.findData("ggo")
+        self.edit_label.setItemText(i, self.tr("GGO") if typed else self.tr("Lesion"))
+        self.edit_label.setItemIcon(i, _swatch(ov.GGO_COLOUR if typed else ov.LESION_COLOUR))
+        cons = self.edit_label.model().item(self.edit_label.findData("consolidation"))
+        cons.setEnabled(typed)
+        if not typed and self.edit_label.currentData() == "consolidation":
+            self.edit_label.setCurrentIndex(i)
         self.show_ggo.setText(self.tr("Ground-glass opacity (GGO)") if typed else self.tr("Lesion"))
         self.show_ggo.setIcon(_swatch(ov.GGO_COLOUR if typed else ov.LESION_COLOUR))
         self.show_consolidation.setEnabled(typed)
@@ -543,6 +686,68 @@ class MainWindow(QMainWindow):
             self.viewer.set_index(most_affected_slice(pred))
         self.results.curve.set_current(self.viewer.index)
         self._update_actions()
+
+    # ------------------------------------------------------------------ editing
+    @Slot()
+    def _tool_changed(self) -> None:
+        tool = "paint" if (self.act_brush.isChecked() or self.act_eraser.isChecked()) else "navigate"
+        self.viewer.set_tool(tool, self.brush_size.value())
+
+    def current_brush(self, axis: int = 0) -> Brush:
+        return Brush(label=self.edit_label.currentData(), erase=self.act_eraser.isChecked(),
+                     diameter=self.brush_size.value(), aspect=self.viewer.plane_aspect(axis))
+
+    @Slot(str, int, int, float, float)
+    def _stroke(self, phase: str, axis: int, index: int, row: float, col: float) -> None:
+        """A brush stroke from the viewer: paint as the mouse moves, re-measure when it ends."""
+        ed = self.editor
+        if ed is None or self.busy or self.viewer.tool != "paint":
+            return
+        if phase == "begin":
+            ed.begin(axis, index, self.current_brush(axis))
+        if ed._stroke is None:  # a move or release without a begin (e.g. the tool changed midway)
+            return
+        ed.add(row, col)
+        self.viewer.refresh()
+        if phase == "end" and ed.end():
+            self._after_edit()
+
+    def undo_edit(self) -> None:
+        if self.editor is not None and not self.busy and self.editor.undo() is not None:
+            self._after_edit()
+
+    def redo_edit(self) -> None:
+        if self.editor is not None and not self.busy and self.editor.redo() is not None:
+            self._after_edit()
+
+    def _after_edit(self) -> None:
+        """Re-measure the edited masks (covidseg.quantify, as predict does) and show them."""
+        t0 = time.perf_counter()
+        self.prediction = self.editor.prediction()
+        self.results.show_prediction(self.prediction, edited=self.editor.edited)
+        self.viewer.refresh()
+        self._show_edit_status()
+        self._update_actions()
+        log.debug("re-measured after an edit in %.3f s", time.perf_counter() - t0)
+
+    def _show_edit_status(self) -> None:
+        ed = self.editor
+        if ed is None or not ed.edited:
+            self.edit_status.setText(self.tr("Masks as segmented."))
+        else:
+            self.edit_status.setText(self.tr("Edited by hand (edits: %1). Numbers, grades, curve and exports use "
+                                             "the edited masks.").replace("%1", str(ed.strokes)))
+
+    def export_prediction(self):
+        """The prediction to export: independent copies when edited (exports run in a worker
+        while the user may keep painting)."""
+        if self.editor is not None and self.editor.edited:
+            return self.editor.prediction(copy=True)
+        return self.prediction
+
+    def edit_info(self) -> dict | None:
+        ed = self.editor
+        return {"strokes": ed.strokes} if ed is not None and ed.edited else None
 
     # ------------------------------------------------------------------ overlay
     @Slot()
@@ -559,13 +764,15 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _fit(self) -> None:
-        self.viewer.original.fit()
-        self.viewer.overlay.fit()
+        for view in (self.viewer.original, *self.viewer.views.values()):
+            view.fit()
 
     # ------------------------------------------------------------------ export
     def _ask_save(self, title: str, name: str, filters: str) -> str:
-        start = Path(self._start_dir()) / name
+        start = Path(self._export_dir()) / name
         path, _ = QFileDialog.getSaveFileName(self, title, str(start), filters)
+        if path:
+            self.store.setValue("export/folder", str(Path(path).parent))  # the next dialog starts here
         return path
 
     def _case_name(self) -> str:
@@ -582,7 +789,9 @@ class MainWindow(QMainWindow):
             self.export_report(path)
 
     def choose_masks(self, fmt: str) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Save masks into folder"), self._start_dir())
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Save masks into folder"), self._export_dir())
+        if folder:
+            self.store.setValue("export/folder", folder)
         if folder:
             self.export_masks(Path(folder) / f"{self._case_name()}-masks", fmt)
 
@@ -595,21 +804,21 @@ class MainWindow(QMainWindow):
     def export_report(self, path: str | Path) -> bool:
         from covidseg.gui.export import write_report
 
-        pred, index = self.prediction, self.viewer.index
-        if pred is None:
+        if self.prediction is None:
             return False
+        pred, index, edits = self.export_prediction(), self.viewer.index, self.edit_info()
         if Path(path).suffix.lower() == ".pdf":
             # QTextDocument is a GUI object: the (fast) PDF is laid out in the GUI thread.
-            return self._export_now(lambda: [write_report(pred, path, index)])
-        return self._run(Job("export", lambda progress: [write_report(pred, path, index)]), self._on_exported,
-                         self.tr("Saving report"))
+            return self._export_now(lambda: [write_report(pred, path, index, edits=edits)])
+        return self._run(Job("export", lambda progress: [write_report(pred, path, index, edits=edits)]),
+                         self._on_exported, self.tr("Saving report"))
 
     def export_masks(self, folder: str | Path, fmt: str) -> bool:
         from covidseg.gui.export import export_masks
 
-        pred = self.prediction
-        if pred is None:
+        if self.prediction is None:
             return False
+        pred = self.export_prediction()
         return self._run(Job("export", lambda progress: export_masks(pred, folder, fmt)), self._on_exported,
                          self.tr("Saving masks"))
 
@@ -644,6 +853,7 @@ class MainWindow(QMainWindow):
     def _on_exported(self, written) -> None:
         self._outcome = "finished"
         self.last_export = [Path(p) for p in written]
+
         where = ", ".join(str(p) for p in self.last_export[:3]) + (" …" if len(self.last_export) > 3 else "")
         self.show_info(self.tr("Saved %1").replace("%1", where))
 

@@ -5,30 +5,22 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPen, QPolygonF
-from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QSizePolicy,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtCore import QCoreApplication, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QFont, QMouseEvent, QPainter
+from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QLabel, QSizePolicy, QTableWidget,
+                               QTableWidgetItem, QToolTip, QVBoxLayout, QWidget)
 
-from covidseg.gui.formatting import (COLUMNS, GRADE_COLOURS, ROWS, UNIT_TEXT, format_percent, format_value,
-                                     region_values)
+from covidseg.gui import curve, grades
+
+from covidseg.gui.formatting import COLUMNS, ROWS, UNIT_TEXT, format_percent, format_value, region_values
 
 translate = QCoreApplication.translate
 
-#: grade names as shown (translated at display time)
-GRADE_NAMES = {
-    "none": QT_TRANSLATE_NOOP("ResultsPanel", "none"),
-    "mild": QT_TRANSLATE_NOOP("ResultsPanel", "mild"),
-    "moderate": QT_TRANSLATE_NOOP("ResultsPanel", "moderate"),
-    "severe": QT_TRANSLATE_NOOP("ResultsPanel", "severe"),
-}
-
-
 class LesionCurve(QWidget):
-    """Lesion area per slice (filled) over the lung area (line); click a slice to jump to it."""
+    """Lesion area per slice (filled, own scale) and lung area (line, right scale); hover shows
+    a slice's values, click jumps to that slice."""
 
     sliceClicked = Signal(int)
-    MARGIN = (46, 10, 10, 24)  # left, top, right, bottom (pixels)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -36,13 +28,14 @@ class LesionCurve(QWidget):
         self.lung_values: list[float] = []
         self.unit = ""
         self.current = -1
-        self.setMinimumHeight(130)
+        self.setMinimumHeight(150)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setMouseTracking(True)
         self.setToolTip(translate("ResultsPanel", "Lesion area per slice; click to show that slice"))
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(320, 150)
+        return QSize(320, 170)
 
     def set_data(self, values: Sequence[float], lung_values: Sequence[float] | None, unit: str) -> None:
         self.values = [float(v) for v in values]
@@ -54,13 +47,13 @@ class LesionCurve(QWidget):
         self.current = int(k)
         self.update()
 
-    def _plot_rect(self) -> QRectF:
-        l, t, r, b = self.MARGIN
-        return QRectF(l, t, max(1, self.width() - l - r), max(1, self.height() - t - b))
+    def _font(self) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
+        return font
 
-    def _ymax(self) -> float:
-        top = max(self.values + self.lung_values + [0.0])
-        return top if top > 0 else 1.0
+    def _plot_rect(self) -> QRectF:
+        return curve.plot_rect(QRectF(self.rect()), self._font(), bool(self.lung_values))
 
     def x_of(self, k: int) -> float:
         rect, n = self._plot_rect(), len(self.values)
@@ -73,6 +66,23 @@ class LesionCurve(QWidget):
         k = int((x - rect.left()) / rect.width() * n)
         return int(np.clip(k, 0, n - 1))
 
+    def value_text(self, k: int) -> str:
+        """What hovering slice ``k`` shows: its lesion area, and its share of that slice's lung."""
+        u = UNIT_TEXT.get(self.unit, self.unit)
+        text = translate("ResultsPanel", "Slice %1: lesion %2 %3").replace("%1", str(k + 1)).replace(
+            "%2", f"{self.values[k]:,.0f}").replace("%3", u)
+        if self.lung_values and self.lung_values[k] > 0:
+            text += translate("ResultsPanel", " (%1 of the slice's lung, %2 %3)").replace(
+                "%1", format_percent(100.0 * self.values[k] / self.lung_values[k])).replace(
+                "%2", f"{self.lung_values[k]:,.0f}").replace("%3", u)
+        return text
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        k = self.index_at(event.position().x())
+        if k is not None:
+            QToolTip.showText(event.globalPosition().toPoint(), self.value_text(k), self)
+        super().mouseMoveEvent(event)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         k = self.index_at(event.position().x())
         if k is not None and event.button() == Qt.MouseButton.LeftButton:
@@ -81,62 +91,11 @@ class LesionCurve(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         p = QPainter(self)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
         p.fillRect(self.rect(), pal.base())
-        rect = self._plot_rect()
-        text_pen = QPen(pal.text().color())
-        p.setPen(QPen(pal.mid().color()))
-        p.drawRect(rect)
-        if not self.values:
-            p.setPen(text_pen)
-            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, translate("ResultsPanel", "no per-slice data"))
-            return
-        n, ymax = len(self.values), self._ymax()
-
-        def pt(k: int, v: float) -> QPointF:
-            return QPointF(self.x_of(k), rect.bottom() - rect.height() * v / ymax)
-
-        if self.lung_values:
-            p.setPen(QPen(QColor("#00a0d0"), 1.2))
-            p.drawPolyline(QPolygonF([pt(k, v) for k, v in enumerate(self.lung_values)]))
-        area = QPainterPath(QPointF(self.x_of(0), rect.bottom()))
-        for k, v in enumerate(self.values):
-            area.lineTo(pt(k, v))
-        area.lineTo(QPointF(self.x_of(n - 1), rect.bottom()))
-        area.closeSubpath()
-        p.setPen(QPen(QColor("#ff8c00"), 1.0))
-        p.setBrush(QBrush(QColor(255, 140, 0, 150)))
-        p.drawPath(area)
-        if 0 <= self.current < n:
-            p.setPen(QPen(QColor("#d32f2f"), 1.5, Qt.PenStyle.DashLine))
-            x = self.x_of(self.current)
-            p.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
-        p.setPen(text_pen)
-        font = QFont(self.font())
-        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
-        p.setFont(font)
-        x = rect.right() - 8
-        for label, colour in ((translate("ResultsPanel", "lesion"), QColor("#ff8c00")),
-                              (translate("ResultsPanel", "lung"), QColor("#00a0d0"))):
-            if label == translate("ResultsPanel", "lung") and not self.lung_values:
-                continue
-            w = p.fontMetrics().horizontalAdvance(label)
-            x -= w
-            p.drawText(QPointF(x, rect.top() + 14), label)
-            x -= 14
-            p.fillRect(QRectF(x, rect.top() + 5, 10, 10), colour)
-            x -= 12
-        font = QFont(self.font())
-        font.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
-        p.setFont(font)
-        l, _, _, b = self.MARGIN
-        p.drawText(QRectF(0, rect.top() - 4, l - 4, 16), Qt.AlignmentFlag.AlignRight, f"{ymax:,.0f}")
-        p.drawText(QRectF(0, rect.bottom() - 12, l - 4, 16), Qt.AlignmentFlag.AlignRight, "0")
-        p.drawText(QRectF(rect.left(), rect.bottom() + 2, rect.width(), b - 2),
-                   Qt.AlignmentFlag.AlignCenter,
-                   translate("ResultsPanel", "slice (inferior → superior), area per slice in %1").replace("%1", UNIT_TEXT.get(self.unit,
-                                                                                                       self.unit)))
+        curve.paint_curve(p, QRectF(self.rect()), self.values, self.lung_values or None, self.unit, self.current,
+                          text=pal.text().color(), grid=pal.mid().color(), font=self._font())
+        p.end()
 
 
 class ResultsPanel(QWidget):
@@ -150,7 +109,8 @@ class ResultsPanel(QWidget):
         self.badge = QLabel()
         self.badge.setObjectName("severityBadge")
         self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.badge.setMinimumHeight(34)
+        self.badge.setMinimumHeight(30)
+        self.badge.setWordWrap(True)
         self.grades = QLabel()
         self.grades.setObjectName("gradesLabel")
         self.grades.setWordWrap(True)
@@ -182,9 +142,10 @@ class ResultsPanel(QWidget):
         lay.addWidget(self.curve)
 
         sev = QGroupBox(translate("ResultsPanel", "Severity"))
-        sev_lay = QHBoxLayout(sev)
-        sev_lay.addWidget(self.badge, 1)
-        sev_lay.addWidget(self.grades, 2)
+        sev_lay = QVBoxLayout(sev)
+        sev_lay.setContentsMargins(6, 4, 6, 4)
+        sev_lay.addWidget(self.badge)
+        sev_lay.addWidget(self.grades)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -221,8 +182,9 @@ class ResultsPanel(QWidget):
     def cell_value(self, row: str, column: str):
         return self.table.item(ROWS.index(row), COLUMNS.index(column)).data(Qt.ItemDataRole.UserRole)
 
-    def show_prediction(self, pred) -> None:
+    def show_prediction(self, pred, edited: bool = False) -> None:
         m = pred.measurements
+        self.edited = edited
         self.measurements = m
         for c, col in enumerate(COLUMNS):
             values = region_values(getattr(m, col))
@@ -235,27 +197,32 @@ class ResultsPanel(QWidget):
                  "mm2": translate("ResultsPanel", "Areas in mm² from the pixel spacing."),
                  "pixels": translate("ResultsPanel", "No pixel spacing is known for this image: areas are pixel counts."),
                  "voxels": translate("ResultsPanel", "No voxel spacing is known: volumes are voxel counts.")}
-        self.unit_label.setText(notes.get(m.unit, ""))
+        note = notes.get(m.unit, "")
+        if edited:
+            note += " " + translate("ResultsPanel", "Masks corrected by hand.")
+        self.unit_label.setText(note)
         self._fit_table_height()
         sev = m.severity
-        grade = sev.ratio_grade
-        if grade is None:
-            self.badge.setText(translate("ResultsPanel", "no lung found"))
-            colour = "#757575"
-        else:
-            self.badge.setText(translate("ResultsPanel", GRADE_NAMES[grade]).upper() if grade in GRADE_NAMES else grade)
-            colour = GRADE_COLOURS.get(grade, "#757575")
-        text_colour = "black" if grade == "mild" else "white"
+        grade = sev.mosmed_grade  # the primary grade (published scale; docs/severity.md)
+        pct = m.whole.lesion_percent
+        head = grades.mosmed_text(grade)
+        if pct is not None:
+            head += "  —  " + translate("ResultsPanel", "Lesion: %1 of lung").replace("%1", format_percent(pct))
+        self.badge.setText(head)
+        self.badge.setToolTip(grades.mosmed_definition(grade))
+        colour = grades.MOSMED_COLOURS.get(grade, "#757575")
+        text_colour = "black" if grade == "CT-1" else "white"
         self.badge.setStyleSheet(f"border-radius: 6px; padding: 4px; background: {colour}; color: {text_colour};"
-                                 "font-weight: bold; font-size: 14pt;")
-        lines = []
-        if m.whole.lesion_percent is not None:
-            lines.append(translate("ResultsPanel", "Lesion: %1 of lung").replace("%1", format_percent(m.whole.lesion_percent)))
-        if sev.mosmed_grade:
-            lines.append(translate("ResultsPanel", "MosMed grade: %1").replace("%1", sev.mosmed_grade))
-        if sev.zone_total is not None:
-            lines.append(translate("ResultsPanel", "Zone score: %1 / 24").replace("%1", str(sev.zone_total)))
+                                 "font-weight: bold; font-size: 12pt;")
+        lines = [translate("ResultsPanel", "Primary grade: MosMed CT scale (hover for its definition).")]
+        ratio = grades.ratio_line(sev.ratio_grade, sev.ratio_thresholds)
+        if ratio:
+            lines.append(ratio)
+        zone = grades.zone_line(sev.zone_total)
+        if zone:
+            lines.append(zone)
         self.grades.setText("\n".join(lines))
+        self.grades.setToolTip(grades.mosmed_definition(grade))
         if m.slice_lesion is not None and len(m.slice_lesion) > 1:
             lung_values = None
             if pred.lung is not None and pred.lung.ndim == 3:

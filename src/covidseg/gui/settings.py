@@ -26,7 +26,7 @@ class Preferences:
     model_folder: str = ""
     device: str = "cpu"
     threads: int = 0
-    batch_size: int = 4
+    batch_size: int = 8  # as `covidseg predict` (the GUI timing matches the CLI, docs/gui.md)
     language: str = "system"
     recent: tuple[str, ...] = field(default_factory=tuple)
     opacity: int = 45  # percent
