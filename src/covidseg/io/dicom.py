@@ -119,6 +119,16 @@ def _decode_error(ds, path: Path, exc: BaseException) -> UnreadableFileError:
                                f"{why} ({hint})", path)
 
 
+def _require_pixels(ds, path: Path) -> None:
+    """An image header (Rows/Columns) without pixel data is a file cut short: say so, rather
+    than that a tag is missing (the GUI and predict show this line to the user)."""
+    if "PixelData" in ds or "FloatPixelData" in ds or "DoubleFloatPixelData" in ds:
+        return
+    if "Rows" in ds and "Columns" in ds:
+        raise UnreadableFileError("truncated or corrupt DICOM file: the image header ends before its pixel data", path)
+    raise UnreadableFileError("the DICOM object has no pixel data", path)
+
+
 def _pixels(ds, path: Path) -> tuple[np.ndarray, bool]:
     """Stored pixel values as float32 (rows, cols) or (frames, rows, cols).
 
@@ -127,8 +137,7 @@ def _pixels(ds, path: Path) -> tuple[np.ndarray, bool]:
     pylibjpeg-openjpeg: JPEG 2000, pylibjpeg-rle/pydicom: RLE). If that fails, SimpleITK
     (GDCM) is tried, which applies the rescale itself (``rescaled`` True).
     """
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        raise UnreadableFileError("the DICOM object has no pixel data", path)
+    _require_pixels(ds, path)
     _check_samples(ds, path)
     try:
         return np.asarray(ds.pixel_array, dtype=np.float32), False
@@ -573,8 +582,7 @@ def _read_multiframe(ds, path: Path, source: Path | None = None, extra_meta: dic
     _check_samples(ds, path)
     if tag_str(ds, "PhotometricInterpretation") == "MONOCHROME1":
         raise UnsupportedFormatError("MONOCHROME1 (inverted grey scale) is not a CT HU image", path)
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        raise UnreadableFileError("the DICOM object has no pixel data", path)
+    _require_pixels(ds, path)
     dz, notes = _multiframe_geometry(ds, path)
     # highdicom's own spacing check (1 % by default) is given covidseg's tolerance, checked above.
     atol = max(SLICE_STEP_TOLERANCE * dz, SLICE_STEP_TOLERANCE_MM) + 1e-3
