@@ -315,7 +315,7 @@ def evaluate(
     quantize: bool = True,
     tta: bool = False,
     device: str = "cpu",
-    precision: str = "auto",
+    precision: str = "fp32",
     out: str | Path | None = None,
     progress=None,
 ) -> EvaluationResult:

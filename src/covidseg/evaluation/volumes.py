@@ -309,7 +309,7 @@ def _safe(obj):
 
 
 def evaluate_volumes(pairs: str | Path, *, model=None, tta: bool = False, device: str = "cpu",
-                     precision: str = "auto", out: str | Path | None = None, progress=None) -> VolumeEvaluation:
+                     precision: str = "fp32", out: str | Path | None = None, progress=None) -> VolumeEvaluation:
     """Evaluate the Segmenter (``model``: as ``Segmenter(model)``, None for the shipped
     weights) on every image/label pair; see the module docstring for the layout."""
     from covidseg.inference import Segmenter, SegmenterConfig
