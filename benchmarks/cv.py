@@ -90,6 +90,8 @@ def selftrain(args) -> int:
     import shlex
 
     teachers = {p.parent.name: p for p in fold_models(args.teacher)}
+    if args.only is not None:
+        teachers = {n: p for n, p in teachers.items() if int(n[4:]) in args.only}
     args.out.mkdir(parents=True, exist_ok=True)
     for name, model in sorted(teachers.items()):
         labels = args.out / f"labels-{name}"
@@ -212,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--folds-file", type=Path, default=FOLDS)
     st.add_argument("--parallel", type=int, default=1)
     st.add_argument("--threads", type=int, default=1)
+    st.add_argument("--only", type=int, nargs="*", default=None, help="fold numbers to run")
     o = sub.add_parser("oof", help="out-of-fold scores of a trained recipe")
     o.add_argument("root", type=Path)
     o.add_argument("--train", type=Path, default=TRAIN)
