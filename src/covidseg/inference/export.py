@@ -143,6 +143,7 @@ def build_report(pred: "Prediction", files: list[str] | None = None) -> dict:
         },
         "severity": m.severity,
         "severity_definitions": severity_definitions(pred),
+        "warnings": list(pred.warnings),
         "slice_lesion": m.slice_lesion,
         "slice_unit": m.slice_unit,
         "timings_s": dict(pred.timings),
