@@ -399,7 +399,7 @@ def lung_warnings(
     lung = np.asarray(lung, bool)
     out: list[str] = []
     if not lung.any():
-        return ["no lung found: no air-filled lung inside the body (not a chest scan, or airless lungs); "
+        return ["no lung found (not a chest scan, or airless lungs): "
                 "all lung measurements are empty"]
     if fov_cut_slices:
         total = lung.shape[0] if lung.ndim == 3 else 1
@@ -410,13 +410,24 @@ def lung_warnings(
         return out
     axis, to_head = head
     voxel_ml = float(np.prod(spacing)) / 1000.0
-    other = tuple(a for a in range(3) if a != axis)
-    per_slice = np.count_nonzero(lung, axis=other)
-    present = np.nonzero(per_slice)[0]
-    n, step_mm = lung.shape[axis], float(spacing[axis])
+    # Per-slice counts (slice along the head-feet axis; lung, right, left): one pass.
+    use_sides = sides is not None and sides.shape == lung.shape
+    planes_lung = np.moveaxis(lung, axis, 0)
+    planes_sides = np.moveaxis(sides, axis, 0) if use_sides else None
+    table = np.zeros((lung.shape[axis], 3), np.int64)
+    for k in range(table.shape[0]):
+        if use_sides:
+            table[k] = np.bincount(planes_sides[k].ravel(), minlength=3)[:3]
+            table[k, 0] = table[k, RIGHT] + table[k, LEFT]
+        else:
+            table[k, 0] = np.count_nonzero(planes_lung[k])
+    present = np.nonzero(table[:, 0])[0]
+    if present.size == 0:
+        return out
+    n, step_mm = table.shape[0], float(spacing[axis])
     ends = {"first": present[0] == 0, "last": present[-1] == n - 1}
     covered = not any(ends.values())
-    whole_ml = float(per_slice.sum()) * voxel_ml
+    whole_ml = float(table[:, 0].sum()) * voxel_ml
     if whole_ml < checks.min_chest_ml and (covered or n * step_mm >= checks.chest_extent_mm):
         out.append(f"lung volume {whole_ml:.0f} mL is implausibly small for a chest CT (< {checks.min_chest_ml:.0f} mL): "
                    f"check lung.nii.gz, the lesion percentages rest on it")
@@ -424,9 +435,9 @@ def lung_warnings(
         if hit:
             out.append(f"the lung reaches the {end} slice: the scan does not cover the whole lung, volumes cover "
                        f"only the part scanned")
-    if sides is None or sides.shape != lung.shape:
+    if not use_sides:
         return out
-    side_ml = {name: float(np.count_nonzero(sides == code)) * voxel_ml for code, name in ((RIGHT, "right"), (LEFT, "left"))}
+    side_ml = {"right": float(table[:, RIGHT].sum()) * voxel_ml, "left": float(table[:, LEFT].sum()) * voxel_ml}
     big = max(side_ml, key=side_ml.get)
     small = "left" if big == "right" else "right"
     if side_ml[small] < checks.one_lung_fraction * side_ml[big]:
@@ -437,7 +448,7 @@ def lung_warnings(
     # Caudal end of each lung (mm along the head-feet axis, larger = lower).
     low = {}
     for code, name in ((RIGHT, "right"), (LEFT, "left")):
-        idx = np.nonzero(np.any(sides == code, axis=other))[0]
+        idx = np.nonzero(table[:, code])[0]
         low[name] = (-idx[0] if to_head else idx[-1]) * step_mm
     deeper = max(low, key=low.get)
     gap = low[deeper] - min(low.values())
