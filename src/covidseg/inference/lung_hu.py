@@ -2,17 +2,17 @@
 
 Air-like voxels (below ``threshold`` HU) inside the body are the lungs plus the airways and
 the gas of the stomach and bowel. "Inside the body" is decided from the body, not from the
-image border: in every slice the body is the largest soft-tissue component, and the region it
-spans row-wise or column-wise (a cheap stand-in for its convex hull) is where lungs may lie.
-Air connected (within its slice) to air outside that region is outside the patient; air
-that only touches the image border where the field of view cuts through the body stays a
-candidate, so reduced or cropped fields of view keep their lungs. The trachea and main
-bronchi are tracked from the top of the scan downward and removed; the largest 3-D air
-component is a lung, and the next one is the other lung only if it reaches up into the
-upper half of the first (gas below the lungs is the stomach or bowel, never a lung); holes
-(vessels, dense lesions enclosed by aerated lung) are filled slice by slice. Runs in a few
-seconds on a 300x512x512 volume and needs no trained weights (Dice 0.98 against the
-reference mask of ``cip-ct64``, see docs/predict.md).
+image border: the body is the largest 3-D soft-tissue component, and its convex hull in each
+slice is where lungs may lie. Air reaching the image border (or the padding outside a
+circular field of view) is outside the patient unless nearly all of it lies inside that
+hull, or, partly inside, its 3-D component is enclosed by the body in other slices: then the
+field of view cuts through a lung, and the lung is kept. The trachea and main bronchi are
+tracked from the top of the scan downward and removed; the largest 3-D air component is a
+lung, and the next one is the other lung only if it reaches up into the upper half of the
+first (gas below the lungs is the stomach or bowel, never a lung); holes (vessels, dense
+lesions enclosed by aerated lung) are filled slice by slice. Runs in a few seconds on a
+300x512x512 volume and needs no trained weights (Dice 0.98 against the reference mask of
+``cip-ct64``, >= 0.997 on it cropped through the lungs: docs/predict.md, "Field of view").
 
 :func:`lung_warnings` checks a lung mask for implausible results (too small for a chest,
 one lung missing, lung cut by the field of view or reaching below the other lung's base);
@@ -21,7 +21,7 @@ the Segmenter puts them into report.json and the CLI prints them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
