@@ -54,7 +54,7 @@ def test_synthetic_phantom_excludes_outside_air_and_trachea():
 
 
 @pytest.mark.parametrize("kwargs", [{"second_lung_fraction": 0.0}, {"min_lung_ml": -1}, {"trachea_max_mm2": 0},
-                                    {"second_lung_top": 0.0}, {"padding_below": -100.0}, {"fov_cut_beyond": 0.5},
+                                    {"second_lung_top": 0.0}, {"padding_below": -100.0}, {"fov_cut_beyond": 1.0},
                                     {"fov_cut_enclosed": 0.0}])
 def test_hu_config_rejects_bad_values(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
@@ -161,6 +161,28 @@ def test_lung_survives_a_reduced_field_of_view(ct_examples, case):
     visible = case in ("crop-through-both-lungs", "crop-through-lungs-body-fills-fov", "lateral-crop",
                        "circular-fov-padded-3024")
     assert (found.fov_cut_slices > 0) == visible
+
+
+@pytest.mark.parametrize("joined", ["table", "drape"])
+def test_air_enclosed_by_body_and_a_joined_table_or_drape_stays_outside(ct_examples, joined):
+    """A table joined to the body by a dense pad, or a drape across the front, encloses
+    outside air together with the body (cip-ct64's body touches both lateral borders): that
+    air lies inside the body hull and reaches the edge, like a lung cut by the field of
+    view, but it reaches the edge in every slice, so it stays outside."""
+    from covidseg.io import read_image
+
+    img = read_image(ct_examples / "cip-ct64.nii.gz")
+    hu = img.array.astype(np.float32)
+    full = segment_lungs_hu(hu, img.spacing)
+    if joined == "table":
+        vol = np.pad(hu, ((0, 0), (0, 8), (0, 0)), constant_values=-1000)
+        vol[:, 62:64, :] = 200.0
+        vol[:, 55:62, 16:48] = np.maximum(vol[:, 55:62, 16:48], 30.0)
+    else:
+        vol = hu.copy()
+        vol[:, :4, :] = 40.0
+    mask = segment_lungs_hu(vol, img.spacing)[:, :64]
+    assert dice(mask, full) >= 0.99
 
 
 def test_cropped_abdominal_slice_still_has_no_lung(ct_examples):

@@ -41,10 +41,10 @@ class HULungConfig:
     lung's most cranial slice must lie in this upper fraction of the first lung's head-feet
     extent (both lungs reach up to the apex; stomach and bowel gas lie below the lungs).
     ``padding_below``: values below this are padding outside the reconstructed field of view
-    (-2048, -3024 ...), not air. ``fov_cut_beyond``: air reaching the image border or the
-    padding is still lung (a field of view cutting through it) when at most this fraction
-    of it lies outside the body's convex hull, or, up to half of it outside, when at least
-    ``fov_cut_enclosed`` of its 3-D air component lies in slices where the body encloses it."""
+    (-2048, -3024 ...), not air. Air reaching the image border or the padding is still lung
+    (a field of view cutting through it) when at most ``fov_cut_beyond`` of it lies outside
+    the body's convex hull and at least ``fov_cut_enclosed`` of its 3-D air component lies
+    in slices where the body encloses it (the same lung above or below the cut)."""
 
     threshold: float = -400.0
     second_lung_fraction: float = 0.1
@@ -53,8 +53,8 @@ class HULungConfig:
     trachea_centre_fraction: float = 0.2
     second_lung_top: float = 0.5
     padding_below: float = -1200.0
-    fov_cut_beyond: float = 0.1
-    fov_cut_enclosed: float = 0.1
+    fov_cut_beyond: float = 0.5
+    fov_cut_enclosed: float = 0.03
 
     def __post_init__(self):
         if not 0.0 < self.second_lung_fraction <= 1.0:
@@ -67,8 +67,8 @@ class HULungConfig:
             raise ValueError(f"second_lung_top must be in (0, 1], got {self.second_lung_top!r}")
         if self.padding_below >= self.threshold:
             raise ValueError(f"padding_below must be below threshold, got {self.padding_below!r}")
-        if not 0.0 <= self.fov_cut_beyond < 0.5:
-            raise ValueError(f"fov_cut_beyond must be in [0, 0.5), got {self.fov_cut_beyond!r}")
+        if not 0.0 <= self.fov_cut_beyond < 1.0:
+            raise ValueError(f"fov_cut_beyond must be in [0, 1), got {self.fov_cut_beyond!r}")
         if not 0.0 < self.fov_cut_enclosed <= 1.0:
             raise ValueError(f"fov_cut_enclosed must be in (0, 1], got {self.fov_cut_enclosed!r}")
 
@@ -171,26 +171,28 @@ def _inside_body_air(hu: np.ndarray, config: HULungConfig) -> tuple[np.ndarray, 
     sample = labels[:, ::step, ::step]
     total = np.bincount(sample.ravel(), minlength=n + 1)
     beyond = np.bincount(sample[~region], minlength=n + 1)
-    outside = edge[beyond[edge] > config.fov_cut_beyond * total[edge]]
-    if outside.size and vol.shape[0] > 1:
-        # Partly beyond the hull (a circular field of view cuts the lung along an arc, the
-        # hull along a chord): lung if its 3-D component is enclosed by the body elsewhere.
-        # Air mostly beyond the hull is outside for sure and is left out of that 3-D
-        # component (a tracheostomy tube must not join the outside air to the lungs).
-        clear = outside[2 * beyond[outside] > total[outside]]
-        unsure = outside[2 * beyond[outside] <= total[outside]]
-        if unsure.size:
-            rescued = _enclosed_elsewhere(sample, edge, clear, unsure, n, config.fov_cut_enclosed)
-            outside = np.union1d(clear, unsure[~rescued])
+    # A lung cut by the field of view lies mostly inside the body hull (a circle cuts it along
+    # an arc, the hull along a chord: up to half beyond) and its 3-D component is enclosed by
+    # the body in other slices (above or below the cut). Air between the body and a table or
+    # drape that joins it may lie inside the hull too, but reaches the edge in every slice.
+    # Air mostly beyond the hull is outside for sure and is left out of the 3-D components
+    # (a tracheostomy tube must not join the outside air to the lungs).
+    unsure = edge[beyond[edge] <= config.fov_cut_beyond * total[edge]]
+    outside = np.setdiff1d(edge, unsure)
+    if unsure.size and vol.shape[0] > 1:
+        rescued = _enclosed_elsewhere(sample, edge, outside, unsure, n, config.fov_cut_enclosed)
+        outside = np.union1d(outside, unsure[~rescued])
+    else:
+        outside = edge
     inside = air & ~lookup(labels, outside, n)
     return (inside if hu.ndim == 3 else inside[0]), region, step
 
 
 def _enclosed_elsewhere(sample: np.ndarray, edge: np.ndarray, clear: np.ndarray, unsure: np.ndarray, n: int,
                         fraction: float) -> np.ndarray:
-    """For each in-plane air component in ``unsure`` (reaching the image edge, partly beyond
+    """For each in-plane air component in ``unsure`` (reaching the image edge, mostly inside
     the body hull): whether its 3-D air component lies, for at least ``fraction`` of its
-    voxels, in slices where the body encloses it. A lung cut by a circular field of view is
+    voxels, in slices where the body encloses it. A lung cut by the field of view is
     enclosed above and below the cut; air around the patient reaches the edge everywhere.
 
     ``sample``: in-plane labels on the coarse grid (0 = not air); ``clear``: labels of air
