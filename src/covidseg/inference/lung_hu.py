@@ -154,9 +154,9 @@ def _inside_body_air(hu: np.ndarray, config: HULungConfig) -> tuple[np.ndarray, 
     circular field of view) is outside the patient, unless nearly all of it lies inside the
     body's convex hull: then the field of view cuts through a lung."""
     vol = hu if hu.ndim == 3 else hu[None]
-    nodata = vol < config.padding_below
     air = vol < config.threshold
-    has_padding = bool(nodata.any())
+    has_padding = bool(vol.min() < config.padding_below)  # min() is cheaper than a mask
+    nodata = vol < config.padding_below if has_padding else None
     if has_padding:
         air &= ~nodata
     step = _coarse_step(vol.shape)
@@ -317,15 +317,15 @@ def find_lungs_hu(
     # Vessels and lesions enclosed by lung, slice by slice (3-D filling would also fill the
     # mediastinum between lungs joined at the top or bottom).
     lung = fill_holes_in_plane(lung)
-    return HULungResult(lung, _body_centre(region, lung, step), _cut_slices(lung, hu < config.padding_below),
-                        gas_below)
+    padding = hu < config.padding_below if hu.min() < config.padding_below else None
+    return HULungResult(lung, _body_centre(region, lung, step), _cut_slices(lung, padding), gas_below)
 
 
-def _cut_slices(lung: np.ndarray, padding: np.ndarray) -> int:
-    """Slices where the lung touches the in-plane image border or the padding."""
+def _cut_slices(lung: np.ndarray, padding: np.ndarray | None) -> int:
+    """Slices where the lung touches the in-plane image border or the padding (None: none)."""
     vol = lung if lung.ndim == 3 else lung[None]
     touch = vol[:, 0, :].any(axis=1) | vol[:, -1, :].any(axis=1) | vol[:, :, 0].any(axis=1) | vol[:, :, -1].any(axis=1)
-    if padding.any():
+    if padding is not None:
         pad = padding if padding.ndim == 3 else padding[None]
         touch |= (ndi.binary_dilation(pad, structure=_IN_PLANE_3D) & vol).any(axis=(1, 2))
     return int(np.count_nonzero(touch))
