@@ -4,9 +4,9 @@ Air-like voxels (below ``threshold`` HU) inside the body are the lungs plus the 
 the gas of the stomach and bowel. "Inside the body" is decided from the body, not from the
 image border: the body is the largest 3-D soft-tissue component, and its convex hull in each
 slice is where lungs may lie. Air reaching the image border (or the padding outside a
-circular field of view) is outside the patient unless nearly all of it lies inside that
-hull, or, partly inside, its 3-D component is enclosed by the body in other slices: then the
-field of view cuts through a lung, and the lung is kept. The trachea and main bronchi are
+circular field of view) is outside the patient unless it lies mostly inside that hull and
+its 3-D component is enclosed by the body in other slices: then the field of view cuts
+through a lung, and the lung is kept. The trachea and main bronchi are
 tracked from the top of the scan downward and removed; the largest 3-D air component is a
 lung, and the next one is the other lung only if it reaches up into the upper half of the
 first (gas below the lungs is the stomach or bowel, never a lung); holes (vessels, dense
