@@ -151,8 +151,9 @@ def _inside_body_air(hu: np.ndarray, config: HULungConfig) -> tuple[np.ndarray, 
     """Air-like voxels inside the body, the coarse body region and its in-plane stride.
 
     An in-plane air component that reaches the image border (or the padding outside a
-    circular field of view) is outside the patient, unless nearly all of it lies inside the
-    body's convex hull: then the field of view cuts through a lung."""
+    circular field of view) is outside the patient, unless it lies mostly inside the body's
+    convex hull and its 3-D component is enclosed by the body elsewhere: then the field of
+    view cuts through a lung."""
     vol = hu if hu.ndim == 3 else hu[None]
     air = vol < config.threshold
     has_padding = bool(vol.min() < config.padding_below)  # min() is cheaper than a mask
