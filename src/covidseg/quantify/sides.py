@@ -159,14 +159,13 @@ def split_left_right(
         step *= 2
     coarse = _block_any(sub, step)
     scale = step if axis >= lung.ndim - 2 else 1  # coarse cells per index along the lateral axis
-    if midline is None:
-        seeds = _two_seeds(coarse, min_fraction, max_erosions)
-        mid = (0.5 * (_centre(seeds == 1, axis) + _centre(seeds == 2, axis)) if seeds is not None
-               else ((lung.shape[axis] - 1) / 2.0 - box[axis].start) / scale)
+    # Fine index f (in the box) lies at coarse coordinate (f - (scale - 1) / 2) / scale.
+    seeds = _two_seeds(coarse, min_fraction, max_erosions) if midline is None else None
+    if seeds is not None:  # already in coarse coordinates
+        mid = 0.5 * (_centre(seeds == 1, axis) + _centre(seeds == 2, axis))
     else:
-        mid = (float(midline) - box[axis].start) / scale
-    # Coarse cell i covers indices [i*scale, (i+1)*scale): its centre is at i + (scale-1)/(2 scale).
-    mid -= (scale - 1) / (2.0 * scale)
+        fine = (lung.shape[axis] - 1) / 2.0 if midline is None else float(midline)
+        mid = (fine - box[axis].start - (scale - 1) / 2.0) / scale
     labels, n = ndi.label(coarse)
     total = np.bincount(labels.ravel(), minlength=n + 1)
     k = int(np.clip(np.ceil(mid), 0, coarse.shape[axis]))  # indices < mid: the first k along the axis
