@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = ["HostileCase", "make_corpus", "write_dicom", "write_series", "write_nifti", "write_enhanced",
-           "compress_series", "compress_series_file", "LOCALIZER", "CORONAL",
+           "compress_series", "compress_series_file", "LOCALIZER", "CORONAL", "one_lung_volume", "ONE_LUNG_SPACING",
            "SIZE", "HU_BACKGROUND", "HU_DISC", "PIXEL_SPACING", "SLICE_STEP", "N_SLICES", "BOMB_SIDE", "PNG16_MAX"]
 
 #: In-plane size of every generated image / slice (covidseg refuses images under 32x32).
@@ -228,6 +228,24 @@ def _ct_volume(nz: int = 4) -> np.ndarray:
     return np.repeat(_disc()[:, :, None], nz, axis=2)
 
 
+#: Voxel size (x, y, z) in mm of :func:`one_lung_volume`.
+ONE_LUNG_SPACING = (8.0, 8.0, 10.0)
+
+
+def one_lung_volume() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A chest whose right lung is airless (+40 HU, as after pneumonectomy, collapse or a
+    whited-out lung): (x, y, z) int16 HU data, its RAS affine (x toward the patient's left,
+    y toward posterior, z toward the head) and the left lung's mask."""
+    sx, sy, sz = ONE_LUNG_SPACING
+    i, j, k = np.mgrid[:SIZE, :SIZE, :16]
+    body = ((i - 20) / 17) ** 2 + ((j - 20) / 13) ** 2 < 1
+    left = ((i - 28) / 6) ** 2 + ((j - 20) / 8) ** 2 < 1
+    lung = left & (k >= 2) & (k <= 13)
+    data = np.where(body, HU_DISC, HU_BACKGROUND).astype(np.int16)
+    data[lung] = -850
+    return data, np.diag([-sx, -sy, sz, 1.0]), lung
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -373,6 +391,10 @@ def make_corpus(root: Path) -> list[HostileCase]:
         + bytes(SIZE * SIZE * 2 * 2)
     )
     add("mha-negative-spacing", mha, "error", r"spacing .*must be positive", "MetaImage ElementSpacing -0.8")
+
+    one_lung, one_lung_affine, _ = one_lung_volume()
+    add("nifti-one-lung", write_nifti(root / "one-lung.nii.gz", one_lung, one_lung_affine), "ok", "",
+        "chest with an airless right lung: right 0 mL, a warning (tests/hostile/test_predict_one_lung.py)")
 
     # --- DICOM objects
     add("dicom-mr", write_dicom(root / "mr.dcm", modality="MR", sop_class="1.2.840.10008.5.1.4.1.1.4"),

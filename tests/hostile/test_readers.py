@@ -31,6 +31,7 @@ from .corpus import (
     HU_BACKGROUND,
     HU_DISC,
     N_SLICES,
+    ONE_LUNG_SPACING,
     PIXEL_SPACING,
     PNG16_MAX,
     SIZE,
@@ -38,6 +39,7 @@ from .corpus import (
     _disc,
     _main,
     make_corpus,
+    one_lung_volume,
     write_dicom,
     write_nifti,
 )
@@ -192,7 +194,17 @@ def _expect_ct_volume(img, kind, slices, spacing):
     assert img.orientation == ("S", "P", "L")
 
 
+def _expect_one_lung(img):
+    """Read like any volume: (z, y, x) = (S, P, L) with the left lung on the high-x side."""
+    data, _, lung = one_lung_volume()
+    assert img.kind == "nifti" and img.is_hu and img.orientation == ("S", "P", "L")
+    np.testing.assert_allclose(img.spacing, ONE_LUNG_SPACING[::-1], rtol=1e-5)
+    np.testing.assert_array_equal(img.array, data.transpose(2, 1, 0))
+    assert lung.transpose(2, 1, 0)[..., SIZE // 2:].sum() == lung.sum()
+
+
 OK_EXPECTATIONS = {
+    "nifti-one-lung": _expect_one_lung,
     "nifti-4d-one-volume": lambda img: _expect_ct_volume(img, "nifti", 4, (SLICE_STEP, 0.8, 0.8)),
     "png-16bit": _expect_png16,
     "png-rgba-opaque": _expect_grey,

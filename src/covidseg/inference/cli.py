@@ -284,6 +284,8 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
                 read_s = time.perf_counter() - t0
                 pred = segmenter.predict(image, progress=progress.slices_done)
                 pred.timings["read"] = round(read_s, 4)
+                for warning in pred.warnings:  # also in report.json; shown even with --quiet
+                    progress.log(f"covidseg: warning: {escape_control(source)}: {escape_control(warning)}")
                 with outputs.staged_folder(final, lock) as tmp:
                     write_case(pred, tmp, dicom_seg=args.dicom_seg, pictures=not args.no_pictures,
                                include_phi=args.include_phi, identity=identity)

@@ -155,6 +155,7 @@ def build_report(pred: "Prediction", files: list[str] | None = None) -> dict:
         # lesion the HU false-positive filters removed (vessels, dependent bands), in `unit`;
         # null when they did not run (plain images, filters off)
         "lesion_filtered": pred.lesion_filtered,
+        "warnings": list(pred.warnings),
         "slice_lesion": m.slice_lesion,
         "slice_unit": m.slice_unit,
         "timings_s": dict(pred.timings),

@@ -24,11 +24,12 @@ from covidseg.errors import ConfigError, InputError, ModelError
 from covidseg.inference.config import SegmenterConfig
 from covidseg.inference.engine import Box, InferenceMemoryError, Runner
 from covidseg.io.windowing import MODEL_WINDOW, Window, intensity_range, to_unit
-from covidseg.inference.lung_hu import segment_lungs_hu
+from covidseg.inference.lung_hu import find_lungs_hu, lung_warnings
 from covidseg.inference.models import LoadedModel, assign, discover, load_models, shipped_models
 from covidseg.inference.postprocess import (clean_lung, extend_lung_with_lesions, filter_hu_lesions,
                                             remove_small_components, split_classes)
 from covidseg.quantify import Measurements, measure, split_left_right
+from covidseg.quantify.sides import lateral_axis
 
 ProgressFn = Callable[[int, int], None]  # (slices done, slices total)
 
@@ -57,6 +58,7 @@ class Prediction:
     precision: str | None = None  # "fp32" / "bf16" as the networks actually ran
     # lesion removed by the HU false-positive filters, in ``measurements.unit`` (None: not run)
     lesion_filtered: dict[str, float] | None = None
+    warnings: list[str] = field(default_factory=list)  # implausible lung (lung_hu.lung_warnings)
 
     def report(self) -> dict:
         from covidseg.inference.export import build_report
@@ -211,11 +213,11 @@ class Segmenter:
                              "'lung' or 'all'", image.source)
 
         # 1. classical lung (HU input)
-        lung_hu = None
+        lung_hu = found = None
         if is_hu and cfg.lung_method in ("auto", "hu", "union"):
-            lung_hu = segment_lungs_hu(volume if array.ndim == 3 else array, spacing,
-                                       top_is_last=orientation[0].upper() == "S", config=cfg.hu_lung)
-            lung_hu = lung_hu if lung_hu.ndim == 3 else lung_hu[None]
+            found = find_lungs_hu(volume if array.ndim == 3 else array, spacing,
+                                  top_is_last=orientation[0].upper() == "S", config=cfg.hu_lung)
+            lung_hu = found.lung if found.lung.ndim == 3 else found.lung[None]
             clock.mark("lung_hu")
 
         # 2. networks, slice batches inside the lung box (not for a lung the HU method gives)
@@ -303,12 +305,14 @@ class Segmenter:
         sides = None
         lung_for_measure = lung if lung is not None else np.zeros(array.shape, bool)
         try:
-            sides = split_left_right(lung_for_measure, orientation)
+            sides = split_left_right(lung_for_measure, orientation, midline=_midline(found, orientation))
         except ValueError:
             sides = None
         measurements = measure(lung_for_measure, lesion if lesion is not None else np.zeros(array.shape, bool),
                                classes, spacing=spacing, orientation=orientation, sides=sides,
                                severity=cfg.severity)
+        warnings = lung_warnings(lung_for_measure, sides, spacing, orientation,
+                                 fov_cut_slices=found.fov_cut_slices if found is not None else 0)
         clock.mark("quantify")
         if not cfg.keep_probabilities:
             probs = {}
@@ -319,7 +323,7 @@ class Segmenter:
                           models=[m.describe() for m in self.models], lung_source=lung_source,
                           tasks=cfg.tasks, timings=clock.timings, config=cfg,
                           precision=self.runner.precision if self.runner is not None else None,
-                          lesion_filtered=lesion_filtered)
+                          lesion_filtered=lesion_filtered, warnings=warnings)
 
     def _filter_hu(self, volume, lesion, lung, spacing, orientation, ndim):
         """The HU false-positive filters (vessels, dependent bands) on the input's own grid;
@@ -362,3 +366,12 @@ class Segmenter:
         if ndim == 3:
             return cfg.min_lesion_mm3 / float(np.prod(spacing))
         return cfg.min_lesion_mm2 / float(np.prod(spacing))
+
+
+def _midline(found, orientation) -> float | None:
+    """The body's centre along the lateral array axis (the patient's midline), if known."""
+    if found is None or found.body_centre is None:
+        return None
+    axis, _ = lateral_axis(orientation)
+    in_plane = axis - (len(orientation) - 2)
+    return found.body_centre[in_plane] if in_plane >= 0 else None
