@@ -12,7 +12,7 @@ def test_help_lists_every_subcommand(capsys):
     out = capsys.readouterr().out
     for name in ("train", "evaluate", "predict", "gui", "bench"):
         assert name in out
-    assert set(COMMANDS) == {"train", "evaluate", "predict", "gui", "bench"}
+    assert set(COMMANDS) == {"train", "evaluate", "predict", "gui", "bench", "pseudolabel"}
 
 
 def test_version_flag(capsys):
