@@ -217,27 +217,40 @@ def rows_to_csv(rows: list[dict]) -> str:
 
 
 # ---------------------------------------------------------------------- predictions
-def predict_probabilities(model, image: np.ndarray, device="cpu", tta: bool = False) -> dict[str, np.ndarray]:
-    """Target probability maps at the image's size: resize to the model's training size,
-    infer, upsample the logits bilinearly to the image size, then sigmoid/softmax.
-    ``tta``: average with the prediction for the left-right mirrored image."""
+def model_probabilities(model, images: list[np.ndarray], device="cpu", tta: bool = False) -> list[np.ndarray]:
+    """The model's own output probabilities, (C, H, W) at each image's size (C = 1 for a
+    sigmoid task): the images resized to the model's training size and run as one batch,
+    logits upsampled bilinearly to each image's size, then sigmoid/softmax. ``tta``: average
+    with the prediction for the left-right mirrored images."""
     import torch
     import torch.nn.functional as F
 
     meta = getattr(model, "metadata", {}) or {}
-    task, size = meta.get("task"), meta.get("input_size")
-    if task is None or size is None:
+    size = meta.get("input_size")
+    if meta.get("task") is None or size is None:
         raise ModelError("model metadata lacks 'task'/'input_size' (was it exported by covidseg train?)")
-    x = torch.from_numpy(resize_image(image, int(size)).astype(np.float32) / 255.0)[None, None].to(device)
-    def run(x):
-        logits = F.interpolate(model(x).float(), size=image.shape, mode="bilinear", align_corners=False)
-        return torch.sigmoid(logits) if meta.get("activation", "sigmoid") == "sigmoid" else torch.softmax(logits, 1)
-
+    sigmoid = meta.get("activation", "sigmoid") == "sigmoid"
+    x = torch.from_numpy(np.stack([resize_image(im, int(size)) for im in images]).astype(np.float32) / 255.0)
+    x = x[:, None].to(device)
+    totals: list = [None] * len(images)
     with torch.no_grad():
-        probs = run(x)
-        if tta:
-            probs = (probs + run(x.flip(-1)).flip(-1)) / 2
-    return derived_probabilities(task, probs[0].cpu().numpy())
+        for flip in (False, True) if tta else (False,):
+            logits = model(x.flip(-1) if flip else x).float()
+            for i, im in enumerate(images):
+                lg = F.interpolate(logits[i : i + 1], size=im.shape, mode="bilinear", align_corners=False)
+                p = torch.sigmoid(lg) if sigmoid else torch.softmax(lg, 1)
+                p = p.flip(-1) if flip else p
+                totals[i] = p if totals[i] is None else totals[i] + p
+    n = 2 if tta else 1
+    return [(t / n)[0].cpu().numpy() for t in totals]
+
+
+def predict_probabilities(model, image: np.ndarray, device="cpu", tta: bool = False) -> dict[str, np.ndarray]:
+    """Target probability maps (infection, ggo, consolidation, lung as the task answers) of
+    one image at its size; see :func:`model_probabilities`."""
+    task = (getattr(model, "metadata", {}) or {}).get("task")
+    probs = model_probabilities(model, [image], device, tta=tta)[0]
+    return derived_probabilities(task, probs)
 
 
 def masks_from_probabilities(task: str, probs: dict[str, np.ndarray], threshold: float) -> dict[str, np.ndarray]:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from covidseg.data import IGNORE, get_task, list_images, resize_image
+from covidseg.data import IGNORE, get_task, list_images
 from covidseg.data.folder import _read_2d, _stem
 from covidseg.errors import ConfigError, InputError, ModelError
 
@@ -47,34 +47,18 @@ class PseudoLabelConfig:
 
 
 def class_probabilities(models: list, images: list[np.ndarray], tta: bool = True, device: str = "cpu") -> list[np.ndarray]:
-    """Averaged class probabilities (C, H, W) at each image's own size; for a sigmoid task the
-    two classes (background, foreground). Every model sees the images at its own input size,
-    as one batch (several times faster on a CPU than one slice at a time)."""
-    import torch
-    import torch.nn.functional as F
+    """Class probabilities (C, H, W) at each image's own size, averaged over the models; for a
+    sigmoid task the two classes (background, foreground). Each model sees the images at its
+    own input size, as one batch (:func:`covidseg.evaluation.evaluate.model_probabilities`)."""
+    from covidseg.evaluation.evaluate import model_probabilities
 
     totals: list = [None] * len(images)
-    n = 0
-    with torch.no_grad():
-        for model in models:
-            meta = model.metadata
-            size = int(meta["input_size"])
-            x = torch.from_numpy(np.stack([resize_image(im, size) for im in images]).astype(np.float32) / 255.0)[:, None]
-            x = x.to(device)
-            for flip in (False, True) if tta else (False,):
-                logits = model(x.flip(-1) if flip else x).float()
-                if flip:
-                    logits = logits.flip(-1)
-                for i, im in enumerate(images):
-                    lg = F.interpolate(logits[i : i + 1], size=im.shape, mode="bilinear", align_corners=False)
-                    if meta.get("activation") == "sigmoid":
-                        p1 = torch.sigmoid(lg)
-                        p = torch.cat([1 - p1, p1], 1)
-                    else:
-                        p = torch.softmax(lg, 1)
-                    totals[i] = p if totals[i] is None else totals[i] + p
-                n += 1
-    return [(t / n)[0].cpu().numpy() for t in totals]
+    for model in models:
+        for i, p in enumerate(model_probabilities(model, images, device, tta=tta)):
+            if p.shape[0] == 1:  # sigmoid: background is 1 - p
+                p = np.concatenate([1.0 - p, p])
+            totals[i] = p if totals[i] is None else totals[i] + p
+    return [t / len(models) for t in totals]
 
 
 def label_map(probs: np.ndarray, min_confidence: float) -> np.ndarray:
