@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("dest", type=Path, help="destination model folder, e.g. src/covidseg/weights/maunet-all")
     ap.add_argument("--config", type=Path, required=True, help="the committed config the run was trained with")
     ap.add_argument("--dtype", default="float16", choices=("float16", "float32"))
+    ap.add_argument("--threshold", type=float, default=None,
+                    help="operating threshold chosen out-of-fold (benchmarks/cv.py oof); default: the run's")
+    ap.add_argument("--published-temperature", type=float, default=None,
+                    help="temperature for the published protocol only, chosen out-of-fold (evaluation/calibration.py)")
+    ap.add_argument("--chosen-by", default=None,
+                    help="where --threshold / --published-temperature come from, e.g. benchmarks/results/cv/all-e300.json")
     args = ap.parse_args(argv)
 
     from covidseg.models import load_pretrained
@@ -44,6 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         "trained_epochs": len(epochs),
         "torch": run.get("torch"),
     })
+    if args.threshold is not None:
+        if not 0 < args.threshold < 1:
+            sys.exit(f"--threshold: must be in (0, 1), got {args.threshold}")
+        meta["threshold"] = args.threshold
+    if args.published_temperature is not None:
+        if not args.published_temperature > 0:
+            sys.exit(f"--published-temperature: must be > 0, got {args.published_temperature}")
+        meta["published_temperature"] = args.published_temperature
+    if args.chosen_by:
+        meta["operating_point_chosen_by"] = args.chosen_by
     tmp = args.dest.with_name(args.dest.name + ".new")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, metadata=meta, dtype=args.dtype)

@@ -27,6 +27,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="published protocol without the 8-bit rounding of the reference's PNG round-trip")
     parser.add_argument("--tta", action="store_true",
                         help="test-time augmentation: average with the left-right mirrored image (as predict --tta)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="also score the published protocol on the infection map sharpened by this temperature "
+                             "about the threshold, which changes no mask (default: the model's published_temperature, "
+                             "chosen out-of-fold; 0: off)")
     parser.add_argument("--device", default="cpu", help="cpu, auto, cuda, cuda:1 ...")
     # fp32 by default: reported numbers must not depend on whether the CPU has bf16 units
     # (predict's --precision auto picks bf16 there, which moves Dice at the third decimal)
@@ -47,6 +51,8 @@ def main(args: argparse.Namespace) -> int:
         bad = [t for t in targets if t not in TARGETS]
         if bad:
             raise ConfigError(f"--targets: unknown target(s) {bad} (choose from {list(TARGETS)})")
+    if args.temperature is not None and args.temperature < 0:
+        raise ConfigError(f"--temperature: must be >= 0, 0 for off (got {args.temperature})")
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise ConfigError(f"--threshold: must be in [0, 1] (got {args.threshold})")
     from covidseg.training.trainer import resolve_device
@@ -60,7 +66,8 @@ def main(args: argparse.Namespace) -> int:
     if args.volumes is not None:
         return _volumes(args, device, console)
     result = evaluate(args.data, model=args.model, predictions=args.predictions, targets=targets,
-                      threshold=args.threshold, quantize=args.quantize, tta=args.tta, device=device,
+                      threshold=args.threshold, quantize=args.quantize, tta=args.tta, temperature=args.temperature,
+                      device=device,
                       precision=args.precision, out=args.out)
     result.print_table(console)
     if args.out:
