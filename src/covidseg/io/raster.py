@@ -28,11 +28,11 @@ from covidseg.io._common import (
     natural_key,
     one_line,
 )
+from covidseg.io.formats import RASTER_SUFFIXES
 from covidseg.io.image import CTImage
 
 __all__ = ["RASTER_SUFFIXES", "read_raster", "read_slices", "raster_files", "raster_size"]
 
-RASTER_SUFFIXES = {".png", ".jpg", ".jpeg"}
 #: Pillow formats accepted inside such files, whatever their name says (MPO: a camera JPEG).
 _CONTENT_FORMATS = {"PNG", "JPEG", "MPO"}
 
