@@ -7,6 +7,8 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
+
 from covidseg.errors import (
     ConfigError,
     CovidsegError,
@@ -24,9 +26,9 @@ from covidseg.io.formats import SUPPORTED, VOLUME_SUFFIXES, file_kind, is_dicom_
 from covidseg.io.image import Case, CTImage
 from covidseg.io.itk import read_itk
 from covidseg.io.nifti import read_nifti
-from covidseg.io.raster import raster_files, read_raster, read_slices
+from covidseg.io.raster import raster_files, read_raster, read_raster_labels, read_slices
 
-__all__ = ["read_image", "read_case", "file_kind", "SUPPORTED", "VOLUME_SUFFIXES"]  # the last three: io.formats
+__all__ = ["read_image", "read_case", "read_label_map", "file_kind", "SUPPORTED", "VOLUME_SUFFIXES"]  # the last three: io.formats
 
 log = logging.getLogger("covidseg.io")
 
@@ -144,3 +146,25 @@ def read_case(case: Case) -> CTImage:
     if path.is_dir():
         raise EmptyFolderError(f"a {case.kind} case must be a file", path)
     return _read_file(path, case.kind)
+
+
+@_input_errors_only
+def read_label_map(path: str | os.PathLike) -> np.ndarray:
+    """A mask or label-map file (JPG/PNG or NIfTI) as its stored values, for training and
+    evaluation references: PNG palette indices and integer types kept; NIfTI in the canonical
+    ``(z, y, x)`` orientation of :func:`read_image`, as uint8 when its values are 0..255
+    integers. The readers' checks and one-line errors apply (size, NaN, truncated file ...);
+    whether the values are valid labels is the caller's check."""
+    path = Path(path).expanduser()
+    _check_exists(path)
+    kind = file_kind(path)
+    if kind not in ("image", "nifti"):
+        raise UnsupportedFormatError("a mask must be a PNG/JPG image or a NIfTI volume", path)
+    if path.stat().st_size == 0:
+        raise UnreadableFileError("the file is empty (0 bytes)", path)
+    if kind == "image":
+        return read_raster_labels(path)
+    values = read_nifti(path).array
+    if values.size and values.min() >= 0 and values.max() <= 255 and np.array_equal(values, np.round(values)):
+        return values.astype(np.uint8)
+    return values
