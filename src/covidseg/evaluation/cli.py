@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from covidseg.devices import DEVICE_HELP
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
@@ -27,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="published protocol without the 8-bit rounding of the reference's PNG round-trip")
     parser.add_argument("--tta", action="store_true",
                         help="test-time augmentation: average with the left-right mirrored image (as predict --tta)")
-    parser.add_argument("--device", default="cpu", help="cpu, auto, cuda, cuda:1 ...")
+    parser.add_argument("--device", default="cpu", help=f"{DEVICE_HELP} (default: cpu)")
     # fp32 by default: reported numbers must not depend on whether the CPU has bf16 units
     # (predict's --precision auto picks bf16 there, which moves Dice at the third decimal)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="fp32",
@@ -49,7 +51,7 @@ def main(args: argparse.Namespace) -> int:
             raise ConfigError(f"--targets: unknown target(s) {bad} (choose from {list(TARGETS)})")
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise ConfigError(f"--threshold: must be in [0, 1] (got {args.threshold})")
-    from covidseg.training.trainer import resolve_device
+    from covidseg.devices import resolve_device
 
     device = str(resolve_device(args.device))  # ConfigError naming --device if CUDA is absent
     if args.model is None and args.predictions is None:

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from covidseg.devices import DEVICE_HELP, device_option
 from covidseg.errors import ConfigError
 
 
@@ -15,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="FOLDER",
                         help="model folder (or folder of model folders) for this session "
                              "(default: the Preferences setting, else the shipped weights)")
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N for this session")
+    parser.add_argument("--device", default=None, help=f"{DEVICE_HELP}, for this session")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch for this session")
     parser.add_argument("--lang", choices=["system", "en", "zh_CN"], default=None,
                         help="interface language (default: the saved choice, else the system locale)")
@@ -34,9 +35,8 @@ def _check_display() -> None:
 def main(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f"--threads must be >= 1, got {args.threads}")
-    if args.device is not None and not (args.device == "cpu" or args.device.startswith("cuda")
-                                        or args.device == "mps"):
-        raise ConfigError(f"--device must be cpu, cuda[:N] or mps, got {args.device!r}")
+    if args.device is not None:
+        args.device = device_option(args.device)
     _check_display()
     from PySide6.QtWidgets import QApplication
 

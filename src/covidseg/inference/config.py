@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from covidseg.devices import parse_device
 from covidseg.inference.engine import PRECISIONS
 from covidseg.inference.lung_hu import HULungConfig
 from covidseg.inference.postprocess import LesionFilterConfig
@@ -23,7 +24,8 @@ class SegmenterConfig:
     lung_method: ``auto`` (HU input: classical HU segmentation, widened by adjacent lesions;
         other images: the network), ``hu`` (classical only, HU input required), ``model``
         (network only), ``union`` (classical plus the network's lung near it).
-    device, batch_size, threads: where and how the networks run (``threads`` None: torch default).
+    device, batch_size, threads: where and how the networks run (``threads`` None: torch default;
+        ``device`` any name of :func:`covidseg.devices.parse_device`, ``auto`` resolved here).
     inference_size: side of the square the networks see (None: each model's ``input_size``);
         smaller is faster, larger is finer.
     hu_window: HU (low, high) mapped linearly onto [0, 1] for every network; None (default):
@@ -92,5 +94,5 @@ class SegmenterConfig:
             raise ValueError(f"refine_below must be in (0, 1], got {self.refine_below!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if not (self.device == "cpu" or self.device.startswith("cuda") or self.device == "mps"):
-            raise ValueError(f"device must be cpu, cuda[:N] or mps, got {self.device!r}")
+        # "auto" becomes the device it picks, so reports and the engine see a real one
+        object.__setattr__(self, "device", parse_device(self.device, resolve_auto=True))

@@ -27,6 +27,7 @@ import numpy as np
 
 from covidseg.data import IGNORE, get_task, list_images
 from covidseg.data.folder import _is_nifti, _stem
+from covidseg.devices import DEVICE_HELP, device_option
 from covidseg.errors import ConfigError, InputError, ModelError
 from covidseg.io.readers import read_image
 
@@ -173,14 +174,15 @@ def configure(parser) -> None:
                         help="also average the mirrored slice's prediction [on]")
     parser.add_argument("--min-confidence", type=float, default=0.7,
                         help="pixels whose averaged top-class probability is lower are ignored in training [0.7]")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default=PseudoLabelConfig.device, help=DEVICE_HELP)
 
 
 def main(args) -> int:
     from rich.progress import Progress
 
+    device = device_option(args.device)
     try:
-        cfg = PseudoLabelConfig(tta=args.tta, min_confidence=args.min_confidence, device=args.device)
+        cfg = PseudoLabelConfig(tta=args.tta, min_confidence=args.min_confidence, device=device)
     except ValueError as exc:
         raise ConfigError(f"--min-confidence: {exc}") from None
     with Progress(transient=True) as bar:

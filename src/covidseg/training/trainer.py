@@ -53,6 +53,7 @@ from covidseg.data import (
     targets_for,
 )
 from covidseg.data.folds import fold_indices
+from covidseg.devices import resolve_device  # noqa: F401  (re-exported: covidseg.training.trainer.resolve_device)
 from covidseg.errors import ConfigError, FileMissingError
 from covidseg.io.windowing import WINDOW_KEY, Window, window_metadata
 from covidseg.training.checkpoint import (
@@ -106,21 +107,6 @@ def _dist_info() -> tuple[int, int, int]:
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     return world, rank, local
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"device: not a torch device name (got {name!r})") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("device: CUDA was requested but no CUDA device is available (got 'cuda')")
-        if dev.index is None:
-            dev = torch.device(f"cuda:{local_rank}")
-    return dev
 
 
 class Trainer:
