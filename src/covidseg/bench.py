@@ -108,7 +108,7 @@ def _time_network(net, size: int, n: int, batch: int, bf16: bool = False) -> flo
 def _model(args, tmp: Path) -> str | None:
     if args.model:
         return args.model
-    from covidseg.inference.models import shipped_models
+    from covidseg.inference.loading import shipped_models
     from covidseg.errors import ModelError
 
     try:

@@ -35,19 +35,19 @@ LUNG = np.array([0, 1, 1, 1, 0], bool)  # last pixel: infection outside the lung
     ],
 )
 def test_build_label_nests_tasks(task, expected):
-    label = build_label(task, infection=INF, classes=CLS, lung=LUNG)
+    label = build_label(task, lesion=INF, classes=CLS, lung=LUNG)
     assert label.tolist() == expected
 
 
 def test_build_label_requires_masks():
     with pytest.raises(ValueError, match="lung"):
-        build_label("all", infection=INF, classes=CLS)
+        build_label("all", lesion=INF, classes=CLS)
     with pytest.raises(ValueError, match="classes"):
-        build_label("classes", infection=INF)
+        build_label("classes", lesion=INF)
 
 
 def test_derived_from_all_task_are_consistent():
-    label = build_label("all", infection=INF, classes=CLS, lung=LUNG)
+    label = build_label("all", lesion=INF, classes=CLS, lung=LUNG)
     m = derived_masks("all", label)
     assert m["infection"].tolist() == [False, False, True, True, True]
     assert m["lung"].tolist() == [False, True, True, True, True]

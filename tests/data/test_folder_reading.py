@@ -69,7 +69,7 @@ def test_loader_gives_the_former_loaders_arrays(tmp_path):
     for name in ("0", "1", "2"):
         raw = _ref_2d(split / "images" / f"{name}{'.jpg' if name == '1' else '.png'}")
         image = raw if raw.dtype == np.uint8 else to_grey(raw.astype(np.float32), False)
-        label = build_label("all", infection=_ref_2d(split / f"infection/{name}.png") > 0,
+        label = build_label("all", lesion=_ref_2d(split / f"infection/{name}.png") > 0,
                             classes=_ref_2d(split / f"classes/{name}.png"), lung=_ref_2d(split / f"lung/{name}.png") > 0)
         assert samples[name].image.dtype == np.uint8 and np.array_equal(samples[name].image, image)
         assert np.array_equal(samples[name].label, label)
@@ -77,7 +77,7 @@ def test_loader_gives_the_former_loaders_arrays(tmp_path):
     masks = {k: _ref_nifti(split / k / "vol.nii.gz") for k in ("infection", "classes", "lung")}
     for z in range(1, 5):
         s = samples[f"vol_z{z:03d}"]
-        label = build_label("all", infection=masks["infection"][z] > 0, classes=masks["classes"][z],
+        label = build_label("all", lesion=masks["infection"][z] > 0, classes=masks["classes"][z],
                             lung=masks["lung"][z] > 0)
         assert np.array_equal(s.image, vol[z]) and np.array_equal(s.label, label)
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from covidseg.data.tasks import build_label, get_task
+from covidseg.tasks import build_label, get_task
 from covidseg.errors import EmptyFolderError, FileMissingError, InputError
 from covidseg.io.formats import NIFTI_SUFFIXES, RASTER_SUFFIXES, file_kind, is_nifti, strip_suffix
 from covidseg.io.readers import read_image, read_label_map
@@ -241,7 +241,7 @@ def _make_label(task: str, masks: dict[str, np.ndarray], pseudo: str | None) -> 
         return _binary(masks[pseudo]).astype(np.uint8)
     return build_label(
         task,
-        infection=_binary(masks["infection"]) if "infection" in masks else None,
+        lesion=_binary(masks["infection"]) if "infection" in masks else None,
         classes=masks["classes"].astype(np.uint8) if "classes" in masks else None,
         lung=_binary(masks["lung"]) if "lung" in masks else None,
     )

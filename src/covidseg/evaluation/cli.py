@@ -55,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
 
     device = str(resolve_device(args.device))  # ConfigError naming --device if CUDA is absent
     if args.model is None and args.predictions is None:
-        from covidseg.inference.models import shipped_models
+        from covidseg.inference.loading import shipped_models
 
         args.model = str(shipped_models()[0])
     console = Console(stderr=False)

@@ -23,7 +23,7 @@ from covidseg.errors import ConfigError, CovidsegError, InputError, escape_contr
 def configure(parser: argparse.ArgumentParser) -> None:
     # Defaults come from the config dataclasses (the one source the API and the GUI also use).
     from covidseg.devices import DEVICE_HELP
-    from covidseg.inference.config import LUNG_METHODS, SegmenterConfig
+    from covidseg.inference.config import LUNG_METHODS, OUTPUTS, SegmenterConfig
     from covidseg.inference.engine import PRECISIONS
     from covidseg.inference.postprocess import LesionFilterConfig
     from covidseg.quantify import SeverityConfig
@@ -35,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     parser.add_argument("--model", nargs="+", metavar="FOLDER",
                         help="model folder(s), or a folder of model folders (default: shipped weights)")
-    parser.add_argument("--tasks", nargs="+", choices=["lung", "lesion", "classes", "all"], default=["all"],
+    parser.add_argument("--tasks", nargs="+", choices=[*OUTPUTS, "all"], default=["all"],
                         help="masks to produce (default: all)")
     parser.add_argument("--device", default=seg.device, help=f"{DEVICE_HELP} (default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=seg.batch_size,
@@ -90,11 +90,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args):
-    from covidseg.inference.config import TASKS, SegmenterConfig
+    from covidseg.inference.config import OUTPUTS, SegmenterConfig
     from covidseg.inference.postprocess import LesionFilterConfig
     from covidseg.quantify import SeverityConfig
 
-    tasks = TASKS if "all" in args.tasks else tuple(args.tasks)
+    tasks = OUTPUTS if "all" in args.tasks else tuple(args.tasks)
     try:
         severity = SeverityConfig(noise_floor_percent=args.noise_floor_percent, noise_floor_ml=args.noise_floor_ml,
                                   noise_floor_mm2=args.noise_floor_mm2, noise_floor_px=args.noise_floor_px)

@@ -11,7 +11,9 @@ from covidseg.inference.postprocess import LesionFilterConfig
 from covidseg.models.pretrained import MAX_BATCH_SIZE, MAX_INPUT_SIZE
 from covidseg.quantify import SeverityConfig
 
-TASKS = ("lung", "lesion", "classes")
+#: The masks a Segmenter can produce (``SegmenterConfig.tasks``, ``covidseg predict --tasks``);
+#: not the network tasks of :data:`covidseg.tasks.TASKS` (what one model learns).
+OUTPUTS = ("lung", "lesion", "classes")
 LUNG_METHODS = ("auto", "hu", "model", "union")
 
 
@@ -50,7 +52,7 @@ class SegmenterConfig:
         on CPUs with native bfloat16 support, fp32 elsewhere).
     """
 
-    tasks: tuple[str, ...] = TASKS
+    tasks: tuple[str, ...] = OUTPUTS
     lung_method: str = "auto"
     device: str = "cpu"
     batch_size: int = 8
@@ -72,9 +74,9 @@ class SegmenterConfig:
 
     def __post_init__(self) -> None:
         tasks = tuple(self.tasks)
-        if not tasks or any(t not in TASKS for t in tasks):
-            raise ValueError(f"tasks must be a non-empty subset of {TASKS}, got {tasks!r}")
-        object.__setattr__(self, "tasks", tuple(t for t in TASKS if t in tasks))
+        if not tasks or any(t not in OUTPUTS for t in tasks):
+            raise ValueError(f"tasks must be a non-empty subset of {OUTPUTS}, got {tasks!r}")
+        object.__setattr__(self, "tasks", tuple(t for t in OUTPUTS if t in tasks))
         if self.lung_method not in LUNG_METHODS:
             raise ValueError(f"lung_method must be one of {LUNG_METHODS}, got {self.lung_method!r}")
         if not 1 <= self.batch_size <= MAX_BATCH_SIZE:

@@ -20,7 +20,7 @@ BOOL_SWITCHES = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from covidseg.data.tasks import TASKS
+    from covidseg.tasks import TASKS
     from covidseg.devices import DEVICE_HELP
     from covidseg.training.config import AMP_MODES, MODELS, SCHEDULES
 

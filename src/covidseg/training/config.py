@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from covidseg.data.augment import AugmentConfig
-from covidseg.data.tasks import TASKS
+from covidseg.tasks import TASKS
 from covidseg.devices import parse_device
 from covidseg.errors import ConfigError, FileMissingError
 

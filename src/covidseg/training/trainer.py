@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from covidseg.data import (
     FULL,
-    INFECTION_ONLY,
+    LESION_ONLY,
     TEACHER,
     SliceDataset,
     data_checksum,
@@ -187,7 +187,7 @@ class Trainer:
         self.is_main = self.rank == 0
 
         # Data: labelled slices, seeded split, optional pseudo-labelled slices. NIfTI HU go
-        # through the window export() records, the one predict then uses for this model.
+        # through the window save_model() records, the one predict then uses for this model.
         self.hu_window = Window.from_range(*cfg.hu_window)
         samples = load_folder(cfg.data, cfg.task, hu_window=self.hu_window)
         if cfg.folds:
@@ -224,7 +224,7 @@ class Trainer:
             unl = load_folder(cfg.unlabeled, cfg.task, pseudo=cfg.pseudo_folder, pseudo_map=teacher,
                               hu_window=self.hu_window)
             self.pseudo_sha256 = data_checksum(unl, cfg.unlabeled)
-            kind = TEACHER if teacher else FULL if self.spec.activation == "sigmoid" else INFECTION_ONLY
+            kind = TEACHER if teacher else FULL if self.spec.activation == "sigmoid" else LESION_ONLY
             pseudo = SliceDataset(unl, cfg.input_size, augment=cfg.augment, seed=cfg.seed + 1, kind=kind,
                                   weight=cfg.pseudo_weight, task=cfg.task)
             self.n_pseudo = len(pseudo)
@@ -412,7 +412,7 @@ class Trainer:
         if status == "interrupted":
             say(f"stopped; checkpoint saved. Continue with: covidseg train --resume {self.run_dir}")
         elif cfg.export and self.is_main:
-            result.model_dir, result.threshold = self.export()
+            result.model_dir, result.threshold = self.save_model()
             say(f"best validation Dice {self.best_val:.4f} (epoch {self.best_epoch + 1}); exported the "
                 f"{cfg.checkpoint} checkpoint; "
                 f"threshold {result.threshold:.2f}; model saved to {result.model_dir}")
@@ -587,7 +587,7 @@ class Trainer:
         scores = [_pooled_dice(p > t, g) for t in THRESHOLDS]
         return float(THRESHOLDS[int(np.argmax(scores))])
 
-    def export(self) -> tuple[Path, float]:
+    def save_model(self) -> tuple[Path, float]:
         """Save the chosen checkpoint's weights (``checkpoint``: best or last) with
         ``save_pretrained`` into ``run/model``; the threshold is chosen for those weights."""
         best = self.run_dir / "checkpoints" / "best.pt"
