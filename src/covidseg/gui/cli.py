@@ -24,6 +24,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="INI file for preferences instead of the per-user one")
 
 
+GUI_INSTALL = "pip install 'covidseg[gui]'"
+
+
+def _check_qt() -> None:
+    """PySide6 is an extra: say in one line how to get it instead of a traceback."""
+    try:
+        import PySide6.QtWidgets  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if (exc.name or "PySide6").split(".")[0] != "PySide6":
+            raise
+        raise ConfigError(f"the desktop application needs PySide6, which is not installed: {GUI_INSTALL}") from None
+    except ImportError as exc:  # installed but its Qt libraries cannot load (e.g. libEGL missing)
+        raise ConfigError(f"PySide6 is installed but cannot be loaded ({' '.join(str(exc).split())}); "
+                          f"reinstall it with {GUI_INSTALL} or install the system's OpenGL/EGL libraries") from None
+
+
 def _check_display() -> None:
     # Without a display Qt aborts the whole process with a C++ fatal error; say it in one line.
     if sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM"):
@@ -37,6 +53,7 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError(f"--threads must be >= 1, got {args.threads}")
     if args.device is not None:
         args.device = device_option(args.device)
+    _check_qt()
     _check_display()
     from PySide6.QtWidgets import QApplication
 
