@@ -53,7 +53,7 @@ from covidseg.data import (
     targets_for,
 )
 from covidseg.data.folds import fold_indices
-from covidseg.devices import resolve_device  # noqa: F401  (re-exported: covidseg.training.trainer.resolve_device)
+from covidseg.devices import resolve_device
 from covidseg.errors import ConfigError, FileMissingError
 from covidseg.io.windowing import WINDOW_KEY, Window, window_metadata
 from covidseg.training.checkpoint import (
