@@ -141,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("figure", help="write docs/images/ablation-test-slices.png")
     args = p.parse_args(argv)
     if args.cmd == "run":
-        for job in args.only or QUEUE:
+        jobs = args.only or QUEUE
+        for job in jobs:  # a typo in the last job must not surface after hours of training the others
+            split_job(job)
+        for job in jobs:
             t = time.perf_counter()
             run_job(job, args.threads)
             print(f"{job}: {time.perf_counter() - t:.0f} s", flush=True)

@@ -2,14 +2,17 @@
 
 Scenarios (each in its own process, so the peak memory is that scenario's own):
   slice   one 512x512 HU slice through the full pipeline (lung + lesion + classes + report)
-  ct64    the 79-slice cip-ct64 scan (NIfTI) through the full pipeline
-  vol     a synthetic 300x512x512 HU volume (cip-ct64 resampled; lungs where lungs are)
+  ct64    the 79-slice cip-ct64 scan (NIfTI) through the full pipeline (needs --ct-examples)
+  vol     a synthetic 300x512x512 HU volume: a generated chest phantom (body, two lungs with
+          vessels and ground-glass patches, spine), or with --ct-examples cip-ct64 resampled
   peers   MONAI BasicUNet (2-D, 512x512 slices) and lungmask's R231 U-Net architecture
           (re-implemented from its published description, 256x256 slices, as lungmask
           resamples), random weights; network-only time per slice, extrapolated to the volume.
 
-Without ``--model`` a random MA-UNet with the trainer's defaults is used (speed does not
-depend on the weights). Results print as a table and, with ``--json``, are saved.
+Without ``--model`` the shipped weights are used (else a random MA-UNet; speed does not
+depend on the weights). Everything it needs is generated: it runs from an installed package,
+no checkout or data download (``--ct-examples`` adds the real scan of the project's data).
+Results print as JSON and, with ``--json``, are saved.
 """
 
 from __future__ import annotations
@@ -24,23 +27,29 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ct-examples"
+SCENARIOS = ("slice", "ct64", "vol", "peers")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    from covidseg.inference.config import SegmenterConfig
+    from covidseg.inference.engine import PRECISIONS
+
+    seg = SegmenterConfig()
     parser.add_argument("--model", default=None, help="model folder (default: shipped weights, else random MA-UNet)")
     parser.add_argument("--base-channels", type=int, default=32, help="random MA-UNet width (default 32)")
     parser.add_argument("--input-size", type=int, default=352, help="random MA-UNet input_size metadata (default 352)")
     parser.add_argument("--inference-size", type=int, default=None, help="override the network input side")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
-                        help="covidseg's network arithmetic (peers always run fp32, as shipped)")
-    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--precision", choices=PRECISIONS, default=seg.precision,
+                        help="covidseg's network arithmetic (peers always run fp32, as shipped) (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=seg.batch_size, help="(default: %(default)s)")
     parser.add_argument("--slices", type=int, default=300, help="synthetic volume depth (default 300)")
     parser.add_argument("--peer-slices", type=int, default=16, help="slices timed per peer network (default 16)")
-    parser.add_argument("--scenarios", nargs="+", default=["slice", "ct64", "vol", "peers"],
-                        choices=["slice", "ct64", "vol", "peers"])
-    parser.add_argument("--ct-examples", default=str(SHARED), help="folder with cip-ct64.nii.gz")
+    parser.add_argument("--scenarios", nargs="+", default=None, choices=SCENARIOS,
+                        help="default: slice vol peers, and ct64 with --ct-examples")
+    parser.add_argument("--ct-examples", default=None, metavar="DIR",
+                        help="folder with cip-ct64.nii.gz (the project's shared data): adds the ct64 scenario "
+                             "and builds the volume from its anatomy (default: a generated phantom)")
     parser.add_argument("--json", default=None, help="also write the results to this JSON file")
 
 
@@ -108,7 +117,7 @@ def _time_network(net, size: int, n: int, batch: int, bf16: bool = False) -> flo
 def _model(args, tmp: Path) -> str | None:
     if args.model:
         return args.model
-    from covidseg.inference.models import shipped_models
+    from covidseg.inference.loading import shipped_models
     from covidseg.errors import ModelError
 
     try:
@@ -122,17 +131,63 @@ def _model(args, tmp: Path) -> str | None:
 
     torch.manual_seed(0)
     folder = tmp / "random-maunet"
-    MAUNet(MAUNetConfig(num_classes=4, base_channels=args.base_channels, depth=4)).save_pretrained(
-        folder, metadata={"task": "all", "labels": ["background", "lung", "ggo", "consolidation"],
-                          "activation": "softmax", "input_size": args.input_size, "threshold": 0.5})
+    from covidseg.tasks import TASKS
+
+    spec = TASKS["all"]
+    MAUNet(MAUNetConfig(num_classes=spec.num_classes, base_channels=args.base_channels, depth=4)).save_pretrained(
+        folder, metadata={"task": spec.name, "labels": list(spec.labels), "activation": spec.activation,
+                          "input_size": args.input_size, "threshold": 0.5})
     return str(folder)
 
 
-def _synthetic_volume(ct_examples: Path, slices: int, out: Path) -> Path:
-    """cip-ct64 resampled to slices x 512 x 512 (0.52 mm pixels): real anatomy at clinical size."""
+def synthetic_chest(slices: int = 300, size: int = 512, seed: int = 0):
+    """A chest CT phantom in HU, int16 ``(z, y, x)`` (rows → posterior, columns → patient's
+    left): air, a body ellipse with a fat ring, two lungs (-850 HU) that grow and shrink along
+    z, vessels in them, ground-glass patches (-550 HU) in the lower half, a spine; Gaussian
+    noise of 15 HU. Enough for the HU lung segmentation and the network to do their usual work."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size - 0.5
+    body = (xx / 0.42) ** 2 + (yy / 0.30) ** 2 <= 1
+    fat = body & ((xx / 0.40) ** 2 + (yy / 0.28) ** 2 > 1)
+    spine = (xx / 0.05) ** 2 + ((yy - 0.2) / 0.05) ** 2 <= 1
+    vessels = np.zeros((size, size), bool)
+    for vx, vy in rng.uniform(-0.4, 0.4, (60, 2)):
+        vessels |= (xx - vx) ** 2 + (yy - vy) ** 2 <= 0.006 ** 2
+    vol = np.empty((slices, size, size), np.int16)
+    for z in range(slices):
+        t = z / max(slices - 1, 1)
+        s = float(np.sqrt(np.sin(np.pi * (t - 0.05) / 0.9))) if 0.05 < t < 0.95 else 0.0
+        sl = np.full((size, size), -1000.0, np.float32)
+        sl[body] = 40.0
+        sl[fat] = -100.0
+        if s > 0:
+            lungs = np.zeros((size, size), bool)
+            for cx in (-0.17, 0.17):
+                lungs |= ((xx - cx) / (0.12 * s)) ** 2 + ((yy + 0.01) / (0.21 * s)) ** 2 <= 1
+            sl[lungs] = -850.0
+            sl[lungs & vessels] = 40.0
+            if 0.4 < t < 0.8:
+                for cx in (-0.2, 0.15):
+                    sl[lungs & ((xx - cx) ** 2 + (yy - 0.1) ** 2 <= (0.05 * s) ** 2)] = -550.0
+        sl[spine] = 700.0
+        sl += rng.normal(0, 15, sl.shape).astype(np.float32)
+        vol[z] = np.clip(sl, -1024, 3000).astype(np.int16)
+    return vol
+
+
+def _synthetic_volume(ct_examples: Path | None, slices: int, out: Path) -> Path:
+    """A slices x 512 x 512 HU volume as NIfTI: cip-ct64 resampled (0.52 mm pixels, real
+    anatomy at clinical size) when ``ct_examples`` holds it, else :func:`synthetic_chest`."""
     import nibabel as nib
     import numpy as np
     from scipy import ndimage as ndi
+
+    if ct_examples is None:
+        vol = synthetic_chest(slices)  # (z, y → posterior, x → left): RAS axes flipped in x and y
+        nib.save(nib.Nifti1Image(np.ascontiguousarray(vol.transpose(2, 1, 0)), np.diag([-0.7, -0.7, 1.0, 1.0])), out)
+        return out
 
     src = nib.load(ct_examples / "cip-ct64.nii.gz")
     data = np.asarray(src.dataobj, np.float32)
@@ -219,15 +274,27 @@ def main(args: argparse.Namespace) -> int:
                      "os_cpus": os.cpu_count(), "batch_size": args.batch_size,
                      "precision": resolve_precision(args.precision, "cpu"),
                      "load_average_at_start": os.getloadavg()}
+    from covidseg.errors import ConfigError, FileMissingError
+
+    examples = Path(args.ct_examples).expanduser() if args.ct_examples else None
+    if args.scenarios is None:
+        args.scenarios = ["slice", "vol", "peers"] + (["ct64"] if examples else [])
+    if examples is not None and not (examples / "cip-ct64.nii.gz").is_file():
+        raise FileMissingError("--ct-examples: no cip-ct64.nii.gz in this folder", examples)
+    if "ct64" in args.scenarios and examples is None:
+        raise ConfigError("the ct64 scenario needs --ct-examples DIR (the folder holding cip-ct64.nii.gz)")
+    if args.slices < 1 or args.threads < 1:
+        raise ConfigError("--slices and --threads must be >= 1")
+    results["volume"] = "cip-ct64 resampled" if examples else "synthetic chest phantom"
     with tempfile.TemporaryDirectory(prefix="covidseg-bench-") as tmp:
         tmp = Path(tmp)
         model = _model(args, tmp)
         results["model"] = model or "shipped"
-        ct64 = Path(args.ct_examples) / "cip-ct64.nii.gz"
+        ct64 = examples / "cip-ct64.nii.gz" if examples else None
         need_vol = {"slice", "vol"} & set(args.scenarios)
         if need_vol:
             print(f"building a synthetic {args.slices}x512x512 volume ...", file=sys.stderr)
-            args._volume_path = str(_synthetic_volume(Path(args.ct_examples), args.slices, tmp / "synthetic.nii.gz"))
+            args._volume_path = str(_synthetic_volume(examples, args.slices, tmp / "synthetic.nii.gz"))
         if "slice" in args.scenarios:
             results["slice_512"] = _in_child(_run_case, model, "slice", args, tmp / "s")
         if "ct64" in args.scenarios:

@@ -52,6 +52,9 @@ def test_write_results_keeps_the_hand_written_notes(tmp_path):
 
 
 @pytest.mark.parametrize("job", ["nope-s0", "unet", "unet-sX"])
-def test_unknown_job_is_refused(job):
+def test_run_refuses_an_unknown_job_before_training_any(job, monkeypatch):
+    trained = []
+    monkeypatch.setattr(ablation, "run_job", lambda name, threads: trained.append(name))
     with pytest.raises(SystemExit, match="unknown job"):
-        ablation.split_job(job)
+        ablation.main(["run", "--only", "unet-s0", job])
+    assert trained == []

@@ -9,7 +9,7 @@ import pytest
 from covidseg.data import AugmentConfig, SliceDataset, load_folder
 from covidseg.data.copy_paste import _shift, make_donor, paste
 from covidseg.data.synthetic import make_slice, make_split
-from covidseg.data.tasks import build_label
+from covidseg.tasks import build_label
 
 
 def _all_label(classes, lung):

@@ -35,19 +35,19 @@ LUNG = np.array([0, 1, 1, 1, 0], bool)  # last pixel: infection outside the lung
     ],
 )
 def test_build_label_nests_tasks(task, expected):
-    label = build_label(task, infection=INF, classes=CLS, lung=LUNG)
+    label = build_label(task, lesion=INF, classes=CLS, lung=LUNG)
     assert label.tolist() == expected
 
 
 def test_build_label_requires_masks():
     with pytest.raises(ValueError, match="lung"):
-        build_label("all", infection=INF, classes=CLS)
+        build_label("all", lesion=INF, classes=CLS)
     with pytest.raises(ValueError, match="classes"):
-        build_label("classes", infection=INF)
+        build_label("classes", lesion=INF)
 
 
 def test_derived_from_all_task_are_consistent():
-    label = build_label("all", infection=INF, classes=CLS, lung=LUNG)
+    label = build_label("all", lesion=INF, classes=CLS, lung=LUNG)
     m = derived_masks("all", label)
     assert m["infection"].tolist() == [False, False, True, True, True]
     assert m["lung"].tolist() == [False, True, True, True, True]
@@ -95,7 +95,7 @@ def test_missing_mask_file_and_shape_mismatch(tmp_path):
     with pytest.raises(FileMissingError, match="1"):
         load_folder(split, "lesion")
     split2 = make_split(tmp_path / "t", n=2)
-    Image.fromarray(np.zeros((5, 5), np.uint8)).save(split2 / "lung" / "0.png")
+    Image.fromarray(np.zeros((36, 40), np.uint8)).save(split2 / "lung" / "0.png")  # not the image size
     with pytest.raises(InputError, match="shape"):
         load_folder(split2, "lung")
 
@@ -105,7 +105,7 @@ def test_nifti_pairs_become_display_oriented_slices(tmp_path):
     (tmp_path / "images").mkdir()
     (tmp_path / "infection").mkdir()
     (tmp_path / "lung").mkdir()
-    vol = np.full((20, 16, 3), -1000.0, np.float32)  # (x, y, z) in RAS
+    vol = np.full((40, 36, 3), -1000.0, np.float32)  # (x, y, z) in RAS; 32x32 at least, as the readers need
     lung = np.zeros(vol.shape, np.uint8)
     lung[2:8, 4:12, 1] = 1  # patient's left side (low RAS x), only slice z=1
     inf = np.zeros_like(lung)
@@ -116,11 +116,11 @@ def test_nifti_pairs_become_display_oriented_slices(tmp_path):
     samples = load_folder(tmp_path, "lesion")
     assert [s.name for s in samples] == ["case_z001"]  # slices without lung are skipped
     lab = samples[0].label
-    assert lab.shape == (16, 20)  # (rows = y, cols = x)
+    assert lab.shape == (36, 40)  # (rows = y, cols = x)
     # radiological display (rows -> posterior, columns -> patient's left, like the 8-bit
     # slices): low RAS x (patient's left) lands at a high column, high RAS y (anterior) at a low row
     r, c = np.argwhere(lab)[0]
-    assert (r, c) == (16 - 1 - 5, 20 - 1 - 3)
+    assert (r, c) == (36 - 1 - 5, 40 - 1 - 3)
 
 
 def test_split_is_seeded_disjoint_and_complete():

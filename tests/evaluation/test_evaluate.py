@@ -144,7 +144,7 @@ def test_all_task_model_reports_every_target(split, tmp_path):
 
 
 def test_cli_without_model_evaluates_the_shipped_model(split, tmp_path):
-    from covidseg.inference.models import shipped_models
+    from covidseg.inference.loading import shipped_models
 
     shipped = shipped_models()[0]
     out = tmp_path / "eval"
@@ -196,7 +196,7 @@ def test_binary_scores_the_masks_predict_writes(semiseg, tmp_path):
     inside the lung, small components removed, class split); the raw network masks are
     reported beside them. Slices 74, 69, 36 are where the two differ most."""
     from covidseg.evaluation import binary_metrics, load_ground_truth
-    from covidseg.inference.models import shipped_models
+    from covidseg.inference.loading import shipped_models
 
     split = _split_view(semiseg, ["74", "69", "36"], tmp_path / "view")
     out = tmp_path / "pred"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from covidseg.evaluation import evaluate
-from covidseg.inference.models import shipped_models
+from covidseg.inference.loading import shipped_models
 
 CARD = Path(__file__).resolve().parents[2] / "docs" / "models.md"
 COLUMNS = {

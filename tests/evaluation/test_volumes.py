@@ -140,7 +140,7 @@ def test_slice_evaluation_of_a_nifti_split_scores_predicts_volume_masks(slab, tm
     """A NIfTI training-layout split evaluated slice by slice: each slice's binary Dice is that
     of the slice of the volume mask ``covidseg predict`` writes (same z, same orientation)."""
     from covidseg.evaluation import binary_metrics, evaluate, load_ground_truth
-    from covidseg.inference.models import shipped_models
+    from covidseg.inference.loading import shipped_models
     from covidseg.io import read_image
 
     image = slab["root"] / "images" / "ct.nii.gz"

@@ -352,6 +352,19 @@ def make_corpus(root: Path) -> list[HostileCase]:
     noise_dcm.write_bytes(_noise(4096, 4).tobytes())
     add("random-bytes-dcm", noise_dcm, "error", r"not a readable DICOM", "random bytes named .dcm")
 
+    # cases that were once separate tests in tests/io/test_io_errors.py
+    whole = write_nifti(root / "truncated-uncompressed.nii",
+                        np.random.default_rng(5).integers(-1000, 1000, (SIZE, SIZE, 8), dtype=np.int16))
+    add("truncated-nifti-uncompressed", _truncate(whole, 0.7), "error", r"may be truncated",
+        "uncompressed .nii missing its last voxels")
+    garbage = root / "garbage.nii.gz"
+    garbage.write_bytes(gzip.compress(b"definitely not a nifti header" * 20))
+    add("gzip-garbage-as-nifti", garbage, "error", r"not a readable NIfTI", "valid gzip of garbage named .nii.gz")
+    notes = root / "notes.txt"
+    notes.write_text("a CT report, not an image\n")
+    add("unsupported-file", notes, "error", r"unsupported file type; covidseg reads .*\.nii\.gz",
+        ".txt file given directly: says what is supported")
+
     # --- NIfTI values and geometry
     nan = _ct_volume().astype(np.float32)
     nan[3, 4, 1] = np.nan
@@ -489,6 +502,45 @@ def make_corpus(root: Path) -> list[HostileCase]:
     add("png-1x1", root / "one-pixel.png", "error", r"too small", "1 x 1 pixel")
     add("png-bomb", _bomb_png(root / "bomb.png"), "error", r"too large",
         f"valid {BOMB_SIDE}x{BOMB_SIDE} PNG, refused from its header")
+
+    # --- more formats (once separate tests in tests/io/test_io_errors.py)
+    import pydicom
+    import SimpleITK as sitk
+
+    add("dicom-seg", write_dicom(root / "seg.dcm", modality="SEG", sop_class="1.2.840.10008.5.1.4.1.1.66.4"),
+        "error", r"modality is 'SEG'.*not CT", "a DICOM segmentation object")
+    multi = write_dicom(root / "multiframe.dcm")
+    ds = pydicom.dcmread(multi)
+    ds.PixelData, ds.NumberOfFrames = ds.PixelData * 2, 2
+    ds.save_as(multi)
+    add("dicom-multiframe-ct", multi, "error", r"multi-frame DICOM .*convert it",
+        "2 frames in a classic CT Image without per-frame geometry")
+    nrrd4 = root / "4d.nrrd"
+    sitk.WriteImage(sitk.GetImageFromArray(np.zeros((2, 3, SIZE, SIZE), np.int16), isVector=False), str(nrrd4))
+    add("nrrd-4d", nrrd4, "error", r"4 dimensions", "4-D NRRD")
+    nan_mha = np.full((3, SIZE, SIZE), -1000, np.float32)
+    nan_mha[0, 0, 0] = np.nan
+    sitk.WriteImage(sitk.GetImageFromArray(nan_mha), str(root / "nan.mha"))
+    add("mha-nan", root / "nan.mha", "error", r"\b1 of \d+ voxels are NaN or infinite", "MetaImage with a NaN")
+    vol = sitk.GetImageFromArray(np.ascontiguousarray(_ct_volume(8).transpose(2, 1, 0)))
+    vol.SetSpacing((PIXEL_SPACING[1], PIXEL_SPACING[0], SLICE_STEP))
+    whole_nrrd = root / "whole.nrrd"
+    sitk.WriteImage(vol, str(whole_nrrd), useCompression=False)
+    cut_nrrd = root / "truncated.nrrd"
+    cut_nrrd.write_bytes(whole_nrrd.read_bytes()[: whole_nrrd.stat().st_size // 2])
+    whole_nrrd.unlink()
+    add("truncated-nrrd", cut_nrrd, "error", r"not a readable nrrd file", "raw NRRD cut in half")
+    singular_mha = root / "singular.mha"
+    singular_mha.write_bytes(
+        b"ObjectType = Image\nNDims = 3\nBinaryData = True\nBinaryDataByteOrderMSB = False\n"
+        b"TransformMatrix = 1 0 0 1 0 0 0 0 1\nOffset = 0 0 0\nElementSpacing = 1 1 1\n"
+        + f"DimSize = {SIZE} {SIZE} 3\nElementType = MET_SHORT\nElementDataFile = LOCAL\n".encode()
+        + bytes(SIZE * SIZE * 3 * 2))
+    add("mha-singular-direction", singular_mha, "error", r"not a readable metaimage file .*direction",
+        "MetaImage whose TransformMatrix repeats an axis (ITK refuses it)")
+    empty_axis = root / "empty-axis.nii"
+    nib.save(nib.Nifti1Image(np.zeros((4, 0, 3), np.int16), np.eye(4)), str(empty_axis))
+    add("nifti-empty-axis", empty_axis, "error", r"empty|too small", "NIfTI with an axis of length 0")
 
     # --- folders
     add("empty-folder", sub("empty-folder"), "error", r"folder is empty", "no file at all")

@@ -163,9 +163,9 @@ def test_name_clash_across_inputs_gets_suffix(tmp_path, semiseg, tiny_all):
 
 
 def test_no_shipped_weights_is_a_clear_error(tmp_path, semiseg, capsys, monkeypatch):
-    from covidseg.inference import models
+    from covidseg.inference import loading
 
-    monkeypatch.setattr(models, "WEIGHTS_DIR", tmp_path / "weights-empty")
+    monkeypatch.setattr(loading, "WEIGHTS_DIR", tmp_path / "weights-empty")
     src = sorted((semiseg / "test" / "images").glob("*.jpg"))[0]
     assert run(src, "-o", tmp_path / "out") == 2
     assert "no trained weights are shipped" in capsys.readouterr().err

@@ -7,7 +7,7 @@ import pytest
 
 from covidseg.errors import ModelError
 from covidseg.inference import Segmenter
-from covidseg.inference.models import assign, discover, load_models
+from covidseg.inference.loading import assign, discover, load_models
 
 
 def test_separate_models_from_a_folder_of_folders(tiny_separate, semiseg):
@@ -149,9 +149,9 @@ def test_refined_box_only_when_lungs_are_small(tiny_all):
 
 def test_lung_only_runs_without_weights_on_hu_but_not_on_images(tmp_path, ct_examples, semiseg, monkeypatch):
     from covidseg.errors import InputError
-    from covidseg.inference import models
+    from covidseg.inference import loading
 
-    monkeypatch.setattr(models, "WEIGHTS_DIR", tmp_path / "no-weights")
+    monkeypatch.setattr(loading, "WEIGHTS_DIR", tmp_path / "no-weights")
     seg = Segmenter(tasks=("lung",))
     assert seg.models == [] and seg.runner is None
     assert seg.predict(ct_examples / "cip-ct64.nii.gz").lung.any()

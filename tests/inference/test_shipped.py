@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from covidseg.cli import main
-from covidseg.inference.models import WEIGHTS_DIR
+from covidseg.inference.loading import WEIGHTS_DIR
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

@@ -92,7 +92,7 @@ def test_cli_refuses_tampered_weights_on_one_line_and_writes_nothing(tmp_path, c
     import shutil
 
     from covidseg.cli import main
-    from covidseg.inference.models import shipped_models
+    from covidseg.inference.loading import shipped_models
 
     model = tmp_path / "model"
     shutil.copytree(shipped_models()[0], model)

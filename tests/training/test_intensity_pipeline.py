@@ -77,7 +77,7 @@ def test_predict_feeds_the_grey_levels_training_saw(nifti_split, tmp_path, windo
     meta = json.loads((model_dir / "config.json").read_text())["metadata"]
     expected = MODEL_WINDOW if window is None else Window.from_range(*window)
     assert meta[WINDOW_KEY] == [expected.lower, expected.upper]
-    from covidseg.inference.models import discover, load_models
+    from covidseg.inference.loading import discover, load_models
 
     assert load_models(discover(model_dir))[0].describe()["hu_window"] == meta[WINDOW_KEY]  # into report.json
 
@@ -98,7 +98,7 @@ def test_predict_feeds_the_grey_levels_training_saw(nifti_split, tmp_path, windo
 
 
 def test_models_without_the_key_get_the_calibrated_window():
-    from covidseg.inference.models import load_models, shipped_models
+    from covidseg.inference.loading import load_models, shipped_models
 
     shipped = load_models(shipped_models())
     assert all(WINDOW_KEY not in m.metadata for m in shipped)  # the shipped weights predate the key

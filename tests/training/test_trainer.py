@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from covidseg.data import data_checksum, load_folder
-from covidseg.data.dataset import FULL, INFECTION_ONLY
+from covidseg.data.dataset import FULL, LESION_ONLY
 from covidseg.data.synthetic import make_split
 from covidseg.errors import ConfigError
 from covidseg.training import SegLoss, TrainConfig, Trainer
@@ -178,13 +178,13 @@ def test_cli_config_file_then_flags(split, tmp_path, suffix):
     assert main(["train", "--config", str(tmp_path / "missing.yaml"), "--data", str(split), "--out", str(run)]) == 2
 
 
-def test_infection_only_loss_ignores_lung_and_lesion_type():
+def test_lesion_only_loss_ignores_lung_and_lesion_type():
     """Pseudo-labelled samples (infection only) must not push lung vs background or GGO vs consolidation."""
     torch.manual_seed(0)
     loss = SegLoss("all")
     logits = torch.randn(2, 4, 8, 8)
     label = (torch.rand(2, 1, 8, 8) > 0.5).float()
-    kind = torch.full((2,), INFECTION_ONLY)
+    kind = torch.full((2,), LESION_ONLY)
     base = loss(logits, label, kind)
     swapped = logits[:, [1, 0, 3, 2]]  # swap bg<->lung and ggo<->consolidation
     assert torch.allclose(base, loss(swapped, label, kind))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from covidseg.data.tasks import INFECTION_VALUES, LUNG_VALUES
+from covidseg.tasks import LESION_VALUES, LUNG_VALUES
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Donor:
 
 def make_donor(image_u8: np.ndarray, label: np.ndarray, task: str) -> Donor | None:
     """A donor from a labelled slice with lesions and lung (task ``all``); None if it has none."""
-    inf = np.isin(label, INFECTION_VALUES[task])
+    inf = np.isin(label, LESION_VALUES[task])
     lung = np.isin(label, LUNG_VALUES[task]) & ~inf
     if not inf.any() or lung.sum() < 50:
         return None

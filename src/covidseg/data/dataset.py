@@ -18,7 +18,7 @@ from covidseg.data.folder import Sample
 # Supervision kinds of a sample: full task label, infection-only (the benchmark's machine
 # pseudo-labels), or a teacher's full task label map in which IGNORE marks the pixels the
 # teacher was not confident about (left out of the loss).
-FULL, INFECTION_ONLY, TEACHER = 0, 1, 2
+FULL, LESION_ONLY, TEACHER = 0, 1, 2
 IGNORE = 255
 
 
@@ -111,7 +111,7 @@ class SliceDataset(torch.utils.data.Dataset):
         index, epoch = key if isinstance(key, tuple) else (key, 0)
         image = self.images[index][None].astype(np.float32) / 255.0
         label = self.labels[index][None].astype(np.float32)
-        if self.copy_paste and self.kinds[index] != INFECTION_ONLY:
+        if self.copy_paste and self.kinds[index] != LESION_ONLY:
             image, label = self._paste(index, epoch, image, label)
         if self.augment is not None:
             img, lab = self.augment(image, label, self.sample_seed(index, epoch))

@@ -13,6 +13,11 @@ with other values is refused (:func:`check_mask_values`), never guessed.
 A NIfTI volume becomes one 2-D sample per axial slice (slices with lung, or with lesion
 if there is no lung mask), rotated to radiological display like the 8-bit slices.
 
+Files are read through ``covidseg.io`` (``read_image`` for images, ``read_label_map`` for
+masks), with the readers' checks and one-line errors, and only in the formats
+``covidseg.io.formats`` lists (JPG/PNG slices, NIfTI volumes); NIfTI volumes come in the
+readers' canonical orientation, whose axial slices are in radiological display.
+
 Intensities go through the same mapping as inference (``covidseg.io.to_unit``), stored as
 8-bit grey: NIfTI HU through ``hu_window`` (default ``covidseg.io.MODEL_WINDOW``, the
 window the trainer records in the model's metadata), 16-bit images min..max like predict
@@ -26,14 +31,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from covidseg.errors import EmptyFolderError, FileMissingError, InputError, UnreadableFileError
-from covidseg.data.tasks import build_label, get_task
+from covidseg.tasks import build_label, get_task
+from covidseg.errors import EmptyFolderError, FileMissingError, InputError
+from covidseg.io.formats import NIFTI_SUFFIXES, RASTER_SUFFIXES, file_kind, is_nifti, strip_suffix
+from covidseg.io.readers import read_image, read_label_map
 from covidseg.io.windowing import MODEL_WINDOW, Window, intensity_range, to_uint8, to_unit
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
-NIFTI_SUFFIXES = (".nii.gz", ".nii")
+#: Files of images/ and of the mask folders: 2-D slices or NIfTI volumes (covidseg.io.formats).
+SAMPLE_SUFFIXES = RASTER_SUFFIXES + NIFTI_SUFFIXES
+#: The order in which a mask of a given stem is looked for (PNG first: lossless masks).
+MASK_SUFFIXES = (".png", *NIFTI_SUFFIXES, *(s for s in RASTER_SUFFIXES if s != ".png"))
 MASK_FOLDERS = ("infection", "classes", "lung", "pseudo-infection")
 
 
@@ -48,15 +56,11 @@ class Sample:
 
 
 def _stem(path: Path) -> str:
-    name = path.name
-    for suf in NIFTI_SUFFIXES:
-        if name.lower().endswith(suf):
-            return name[: -len(suf)]
-    return path.stem
+    return strip_suffix(path)
 
 
 def _is_nifti(path: Path) -> bool:
-    return path.name.lower().endswith(NIFTI_SUFFIXES)
+    return is_nifti(path)
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -64,9 +68,10 @@ def list_images(folder: Path) -> list[Path]:
     images = Path(folder) / "images"
     if not images.is_dir():
         raise FileMissingError("no images/ folder (expected <folder>/images/ + one folder per mask kind)", folder)
-    files = [p for p in images.iterdir() if p.is_file() and (p.suffix.lower() in IMAGE_SUFFIXES or _is_nifti(p))]
+    files = [p for p in images.iterdir()
+             if p.is_file() and not p.name.startswith(".") and file_kind(p) in ("image", "nifti")]
     if not files:
-        raise EmptyFolderError("images/ holds no .jpg/.png/.nii(.gz) file", images)
+        raise EmptyFolderError(f"images/ holds no {'/'.join(SAMPLE_SUFFIXES)} file", images)
 
     def key(p: Path):
         s = _stem(p)
@@ -77,38 +82,28 @@ def list_images(folder: Path) -> list[Path]:
 
 def _find_mask(folder: Path, kind: str, stem: str) -> Path | None:
     d = folder / kind
-    for suf in (".png", *NIFTI_SUFFIXES, ".bmp", ".tif", ".jpg"):
+    for suf in MASK_SUFFIXES:
         p = d / f"{stem}{suf}"
         if p.is_file():
             return p
     return None
 
 
-def _read_2d(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as im:
-            if im.mode not in ("L", "P", "1", "I", "I;16"):
-                im = im.convert("L")
-            return np.asarray(im)
-    except (OSError, ValueError) as exc:
-        raise UnreadableFileError(f"cannot decode image ({exc})", path) from None
+def read_slice(path: Path) -> np.ndarray:
+    """A 2-D image file as the 8-bit grey training sees: 8-bit images as stored, 16-bit ones
+    min..max (:func:`to_grey`, as predict reads them)."""
+    img = read_image(path)
+    if img.array.ndim != 2:
+        raise InputError(f"expected a 2-D slice, got shape {img.array.shape}", path)
+    if img.metadata.get("bit_depth") == 8:
+        return img.array.astype(np.uint8)
+    return to_grey(img.array, False)  # 16-bit: not HU (unknown unit), as predict reads them
 
 
-def _read_nifti(path: Path) -> np.ndarray:
-    """Volume as (Z, Y, X) in radiological display orientation (rows→posterior, cols→patient left)."""
-    import nibabel as nib
-
-    try:
-        img = nib.as_closest_canonical(nib.load(str(path)))  # RAS+
-        data = np.asarray(img.dataobj)
-    except Exception as exc:  # nibabel raises many types for corrupt files
-        raise UnreadableFileError(f"cannot read NIfTI ({exc})", path) from None
-    if data.ndim == 4 and data.shape[3] == 1:
-        data = data[..., 0]
-    if data.ndim != 3:
-        raise InputError(f"expected a 3-D volume, got shape {data.shape}", path)
-    # (X: →right, Y: →anterior, Z) → (Z, Y: →posterior, X: →left)
-    return np.ascontiguousarray(data[::-1, ::-1, :].transpose(2, 1, 0))
+def read_volume(path: Path) -> np.ndarray:
+    """A NIfTI volume as float32 ``(Z, Y, X)`` in the readers' canonical orientation (axial
+    slices in radiological display: rows → posterior, columns → patient's left)."""
+    return read_image(path).array
 
 
 #: Values a mask file may hold: binary masks are 0/1 or 0/255 (each file one encoding),
@@ -194,13 +189,13 @@ def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: 
             mpath = _find_mask(folder, kind, stem)
             if mpath is None:
                 raise FileMissingError(f"no {kind} mask for image {path.name}", folder / kind)
-            masks[kind] = _read_nifti(mpath) if _is_nifti(mpath) else _read_2d(mpath)
+            masks[kind] = read_label_map(mpath)
             if not (pseudo_map and kind == pseudo):  # teacher label maps: checked by _label_map
                 check_mask_values(masks[kind], kind, mpath)
             mask_files[kind] = mpath
             files.append(mpath)
         if _is_nifti(path):
-            vol = _read_nifti(path)
+            vol = read_volume(path)
             for kind, m in masks.items():
                 if m.shape != vol.shape:
                     raise InputError(f"{kind} mask shape {m.shape} differs from image shape {vol.shape} "
@@ -212,11 +207,7 @@ def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: 
                 sl = {k: m[z] for k, m in masks.items()}
                 samples.append(Sample(f"{stem}_z{z:03d}", image[z], _make_label(task, sl, pseudo), files))
         else:
-            image = _read_2d(path)
-            if image.ndim != 2:
-                raise InputError(f"expected a grayscale slice, got shape {image.shape}", path)
-            if image.dtype != np.uint8:  # 16-bit / 32-bit: not HU (unknown unit), as predict reads them
-                image = to_grey(image.astype(np.float32), False)
+            image = read_slice(path)
             for kind, m in masks.items():
                 if m.shape != image.shape:
                     raise InputError(f"{kind} mask shape {m.shape} differs from image shape {image.shape} "
@@ -250,7 +241,7 @@ def _make_label(task: str, masks: dict[str, np.ndarray], pseudo: str | None) -> 
         return _binary(masks[pseudo]).astype(np.uint8)
     return build_label(
         task,
-        infection=_binary(masks["infection"]) if "infection" in masks else None,
+        lesion=_binary(masks["infection"]) if "infection" in masks else None,
         classes=masks["classes"].astype(np.uint8) if "classes" in masks else None,
         lung=_binary(masks["lung"]) if "lung" in masks else None,
     )

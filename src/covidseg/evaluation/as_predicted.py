@@ -53,9 +53,9 @@ def slice_sources(split: str | Path) -> dict[str, SliceSource]:
 
 
 def as_loaded_model(module, path: Path | None = None, threshold: float | None = None):
-    """A :class:`~covidseg.inference.models.LoadedModel` for an already loaded network (its
+    """A :class:`~covidseg.inference.loading.LoadedModel` for an already loaded network (its
     metadata checked as ``load_models`` does); ``threshold`` overrides the metadata's."""
-    from covidseg.inference.models import LoadedModel, _check_metadata
+    from covidseg.inference.loading import LoadedModel, _check_metadata
 
     meta = dict(getattr(module, "metadata", {}) or {})
     folder = Path(path) if path is not None else Path(type(module).__name__)
@@ -68,9 +68,9 @@ def build_segmenter(loaded, *, tta: bool = False, device: str = "cpu", precision
     """The Segmenter ``covidseg predict --model M [--tta]`` builds (its default settings), for
     the outputs the model gives (``--tasks``: a lesion-only model is run for lung + lesion)."""
     from covidseg.inference import Segmenter, SegmenterConfig
-    from covidseg.inference.models import PROVIDES
+    from covidseg.tasks import TASKS
 
-    tasks = tuple(PROVIDES[loaded.task] | {"lung"})
+    tasks = tuple(TASKS[loaded.task].outputs | {"lung"})
     return Segmenter([loaded], SegmenterConfig(tasks=tasks, device=device, tta=tta, precision=precision))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from covidseg.devices import DEVICE_HELP
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     src = parser.add_mutually_exclusive_group()
@@ -31,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="also score the published protocol on the infection map sharpened by this temperature "
                              "about the threshold, which changes no mask (default: the model's published_temperature, "
                              "chosen out-of-fold; 0: off)")
-    parser.add_argument("--device", default="cpu", help="cpu, auto, cuda, cuda:1 ...")
+    parser.add_argument("--device", default="cpu", help=f"{DEVICE_HELP} (default: cpu)")
     # fp32 by default: reported numbers must not depend on whether the CPU has bf16 units
     # (predict's --precision auto picks bf16 there, which moves Dice at the third decimal)
     parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="fp32",
@@ -55,11 +57,11 @@ def main(args: argparse.Namespace) -> int:
         raise ConfigError(f"--temperature: must be >= 0, 0 for off (got {args.temperature})")
     if args.threshold is not None and not 0 <= args.threshold <= 1:
         raise ConfigError(f"--threshold: must be in [0, 1] (got {args.threshold})")
-    from covidseg.training.trainer import resolve_device
+    from covidseg.devices import resolve_device
 
     device = str(resolve_device(args.device))  # ConfigError naming --device if CUDA is absent
     if args.model is None and args.predictions is None:
-        from covidseg.inference.models import shipped_models
+        from covidseg.inference.loading import shipped_models
 
         args.model = str(shipped_models()[0])
     console = Console(stderr=False)

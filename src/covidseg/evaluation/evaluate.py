@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from covidseg.data import derived_masks, derived_probabilities, load_folder, resize_image, targets_for
-from covidseg.data.folder import _find_mask, _is_nifti, _read_2d, list_images
+from covidseg.data.folder import _find_mask, _is_nifti, list_images
 from covidseg.errors import FileMissingError, InputError, ModelError
+from covidseg.io.formats import RASTER_SUFFIXES
+from covidseg.io.readers import read_label_map
 from covidseg.io.windowing import MODEL_WINDOW, Window, model_window
 from covidseg.evaluation.calibration import sharpen
 from covidseg.evaluation.metrics import (
@@ -285,10 +287,10 @@ def _load_prediction_maps(pred_dir: Path, name: str, targets: list[str], shape) 
     for target in targets:
         folder = pred_dir / target if (pred_dir / target).is_dir() else pred_dir
         path = _find_mask(folder.parent, folder.name, name) if folder != pred_dir else next(
-            (p for p in (pred_dir / f"{name}{s}" for s in (".png", ".bmp", ".tif", ".jpg")) if p.is_file()), None)
+            (p for p in (pred_dir / f"{name}{s}" for s in RASTER_SUFFIXES) if p.is_file()), None)
         if path is None:
             raise FileMissingError(f"no predicted {target} map for image {name}", folder)
-        m = _read_2d(path).astype(np.float64)
+        m = read_label_map(path).astype(np.float64)
         if m.ndim != 2:
             raise InputError(f"expected a 2-D map, got shape {m.shape}", path)
         lo, hi = float(m.min(initial=0)), float(m.max(initial=0))

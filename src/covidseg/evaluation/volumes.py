@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from covidseg.errors import EmptyFolderError, FileMissingError, InputError
+from covidseg.io.formats import NIFTI_SUFFIXES
 
 __all__ = ["LABELS", "VolumeCase", "VolumeEvaluation", "find_pairs", "read_label", "evaluate_volumes"]
 
@@ -38,7 +39,7 @@ LABELS: dict[str, dict[int, str]] = {
     "classes": {0: "background", 1: "GGO", 2: "consolidation"},
     "lung": {0: "background", 1: "lung (or right lung)", 2: "left lung"},
 }
-VOLUME_SUFFIXES = (".nii.gz", ".nii")
+VOLUME_SUFFIXES = NIFTI_SUFFIXES  # reference label maps: NIfTI only (covidseg.io.formats)
 AFFINE_TOLERANCE_MM = 1e-3  # voxel-to-world agreement between image and label (mm)
 TARGETS = ("infection", "ggo", "consolidation", "lung")
 

@@ -21,11 +21,12 @@ from covidseg.gui.editing import Brush, MaskEditor
 from covidseg.gui.results import ResultsPanel
 from covidseg.gui.viewer import ViewerPanel
 from covidseg.gui.worker import Job, start
+from covidseg.io.formats import dialog_filter
 
 log = logging.getLogger("covidseg.gui")
 
 I18N_DIR = Path(__file__).resolve().parent / "i18n"
-IMAGE_FILTER = "CT images (*.nii *.nii.gz *.dcm *.png *.jpg *.jpeg *.nrrd *.nhdr *.mha *.mhd);;All files (*)"
+IMAGE_FILTER = dialog_filter()
 
 
 def install_translator(app: QApplication, language: str) -> list[QTranslator]:

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from covidseg.devices import DEVICE_HELP, device_option
 from covidseg.errors import ConfigError
 
 
@@ -15,12 +16,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="FOLDER",
                         help="model folder (or folder of model folders) for this session "
                              "(default: the Preferences setting, else the shipped weights)")
-    parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N for this session")
+    parser.add_argument("--device", default=None, help=f"{DEVICE_HELP}, for this session")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch for this session")
     parser.add_argument("--lang", choices=["system", "en", "zh_CN"], default=None,
                         help="interface language (default: the saved choice, else the system locale)")
     parser.add_argument("--settings", metavar="FILE", default=None,
                         help="INI file for preferences instead of the per-user one")
+
+
+GUI_INSTALL = "pip install 'covidseg[gui]'"
+
+
+def _check_qt() -> None:
+    """PySide6 is an extra: say in one line how to get it instead of a traceback."""
+    try:
+        import PySide6.QtWidgets  # noqa: F401
+    except ModuleNotFoundError as exc:
+        if (exc.name or "PySide6").split(".")[0] != "PySide6":
+            raise
+        raise ConfigError(f"the desktop application needs PySide6, which is not installed: {GUI_INSTALL}") from None
+    except ImportError as exc:  # installed but its Qt libraries cannot load (e.g. libEGL missing)
+        raise ConfigError(f"PySide6 is installed but cannot be loaded ({' '.join(str(exc).split())}); "
+                          f"reinstall it with {GUI_INSTALL} or install the system's OpenGL/EGL libraries") from None
 
 
 def _check_display() -> None:
@@ -34,9 +51,9 @@ def _check_display() -> None:
 def main(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise ConfigError(f"--threads must be >= 1, got {args.threads}")
-    if args.device is not None and not (args.device == "cpu" or args.device.startswith("cuda")
-                                        or args.device == "mps"):
-        raise ConfigError(f"--device must be cpu, cuda[:N] or mps, got {args.device!r}")
+    if args.device is not None:
+        args.device = device_option(args.device)
+    _check_qt()
     _check_display()
     from PySide6.QtWidgets import QApplication
 

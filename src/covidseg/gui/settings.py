@@ -14,6 +14,10 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
                                QLineEdit, QPushButton, QSpinBox, QWidget)
 
+from covidseg.devices import parse_device
+from covidseg.inference.config import SegmenterConfig
+
+_SEGMENTER = SegmenterConfig()
 LANGUAGES = ("system", "en", "zh_CN")
 MAX_RECENT = 10
 
@@ -24,13 +28,13 @@ class Preferences:
     ``threads`` 0 means torch's default."""
 
     model_folder: str = ""
-    device: str = "cpu"
+    device: str = _SEGMENTER.device  # the Segmenter's defaults, as `covidseg predict` (docs/gui.md)
     threads: int = 0
-    batch_size: int = 8  # as `covidseg predict` (the GUI timing matches the CLI, docs/gui.md)
+    batch_size: int = _SEGMENTER.batch_size
     language: str = "system"
     recent: tuple[str, ...] = field(default_factory=tuple)
     opacity: int = 45  # percent
-    tta: bool = False  # mirror test-time augmentation (twice the network time)
+    tta: bool = _SEGMENTER.tta  # mirror test-time augmentation (twice the network time)
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:
@@ -41,8 +45,7 @@ class Preferences:
             raise ValueError(f"batch_size must be >= 1, got {self.batch_size!r}")
         if not 0 <= self.opacity <= 100:
             raise ValueError(f"opacity must be within 0..100, got {self.opacity!r}")
-        if not (self.device == "cpu" or self.device.startswith("cuda") or self.device == "mps"):
-            raise ValueError(f"device must be cpu, cuda[:N] or mps, got {self.device!r}")
+        object.__setattr__(self, "device", parse_device(self.device))
 
     def with_recent(self, path: str | os.PathLike) -> "Preferences":
         """Most recent first, no duplicates, at most :data:`MAX_RECENT`."""

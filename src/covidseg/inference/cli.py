@@ -21,48 +21,59 @@ from covidseg.errors import ConfigError, CovidsegError, InputError, escape_contr
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    # Defaults come from the config dataclasses (the one source the API and the GUI also use).
+    from covidseg.devices import DEVICE_HELP
+    from covidseg.inference.config import LUNG_METHODS, OUTPUTS, SegmenterConfig
+    from covidseg.inference.engine import PRECISIONS
+    from covidseg.inference.postprocess import LesionFilterConfig
+    from covidseg.quantify import SeverityConfig
+
+    seg, sev, flt = SegmenterConfig(), SeverityConfig(), LesionFilterConfig()
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="image (JPG/PNG), folder of images, NIfTI, DICOM file or series folder, "
                              "or a folder holding many of them (processed case by case)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output folder")
     parser.add_argument("--model", nargs="+", metavar="FOLDER",
                         help="model folder(s), or a folder of model folders (default: shipped weights)")
-    parser.add_argument("--tasks", nargs="+", choices=["lung", "lesion", "classes", "all"], default=["all"],
+    parser.add_argument("--tasks", nargs="+", choices=[*OUTPUTS, "all"], default=["all"],
                         help="masks to produce (default: all)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
-    parser.add_argument("--batch-size", type=int, default=8, help="slices per network batch (default: 8)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
-    parser.add_argument("--inference-size", type=int, default=None,
+    parser.add_argument("--device", default=seg.device, help=f"{DEVICE_HELP} (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=seg.batch_size,
+                        help="slices per network batch (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=seg.threads, help="CPU threads for torch (default: torch's)")
+    parser.add_argument("--inference-size", type=int, default=seg.inference_size,
                         help="side of the square the network sees (default: the model's input_size)")
-    parser.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
-                        help="network arithmetic: auto = bfloat16 on CPUs with native support, else fp32")
-    parser.add_argument("--tta", action="store_true",
+    parser.add_argument("--precision", choices=PRECISIONS, default=seg.precision,
+                        help="network arithmetic: auto = bfloat16 on CPUs with native support, else fp32 "
+                             "(default: %(default)s)")
+    parser.add_argument("--tta", action=argparse.BooleanOptionalAction, default=seg.tta,
                         help="test-time augmentation: also run the left-right mirrored slice and average "
-                             "(twice the network time)")
-    parser.add_argument("--lung-method", choices=["auto", "hu", "model", "union"], default="auto",
+                             "(twice the network time; default: %(default)s)")
+    parser.add_argument("--lung-method", choices=LUNG_METHODS, default=seg.lung_method,
                         help="lung mask: auto (HU input: classical HU segmentation; images: network), "
-                             "hu, model or union (default: auto)")
-    parser.add_argument("--min-lesion-mm3", type=float, default=10.0,
-                        help="drop lesion components smaller than this in volumes (default: 10 mm^3)")
-    parser.add_argument("--min-lesion-mm2", type=float, default=5.0,
-                        help="drop lesion components smaller than this in slices (default: 5 mm^2)")
-    parser.add_argument("--min-lesion-px", type=int, default=10,
-                        help="same, when no spacing is known (default: 10 pixels)")
-    parser.add_argument("--noise-floor-percent", type=float, default=1.0,
+                             "hu, model or union (default: %(default)s)")
+    parser.add_argument("--min-lesion-mm3", type=float, default=seg.min_lesion_mm3,
+                        help="drop lesion components smaller than this in volumes (default: %(default)s mm^3)")
+    parser.add_argument("--min-lesion-mm2", type=float, default=seg.min_lesion_mm2,
+                        help="drop lesion components smaller than this in slices (default: %(default)s mm^2)")
+    parser.add_argument("--min-lesion-px", type=int, default=seg.min_lesion_px,
+                        help="same, when no spacing is known (default: %(default)s pixels)")
+    parser.add_argument("--noise-floor-percent", type=float, default=sev.noise_floor_percent,
                         help="grade as no lesion (CT-0, none) when the lesion is below this %% of the lung and no "
-                             "connected lesion reaches the sizes below; 0 turns the floor off (default: 1.0)")
-    parser.add_argument("--noise-floor-ml", type=float, default=1.0,
-                        help="largest connected lesion under the noise floor, volumes (default: 1.0 mL)")
-    parser.add_argument("--noise-floor-mm2", type=float, default=100.0,
-                        help="same for slices with a pixel spacing (default: 100 mm^2)")
-    parser.add_argument("--noise-floor-px", type=float, default=200.0,
-                        help="same without a known spacing (default: 200 pixels/voxels)")
-    parser.add_argument("--no-vessel-filter", action="store_true",
-                        help="HU input: keep lesions on vessels in aerated lung (default: removed)")
-    parser.add_argument("--no-dependent-filter", action="store_true",
-                        help="HU input: keep thin dependent bands along the pleura (default: removed)")
-    parser.add_argument("--dependent-side", choices=["P", "A", "L", "R"], default="P",
-                        help="gravity-dependent side of the lungs: P for a supine patient (default), A prone")
+                             "connected lesion reaches the sizes below; 0 turns the floor off (default: %(default)s)")
+    parser.add_argument("--noise-floor-ml", type=float, default=sev.noise_floor_ml,
+                        help="largest connected lesion under the noise floor, volumes (default: %(default)s mL)")
+    parser.add_argument("--noise-floor-mm2", type=float, default=sev.noise_floor_mm2,
+                        help="same for slices with a pixel spacing (default: %(default)s mm^2)")
+    parser.add_argument("--noise-floor-px", type=float, default=sev.noise_floor_px,
+                        help="same without a known spacing (default: %(default)s pixels/voxels)")
+    parser.add_argument("--vessel-filter", action=argparse.BooleanOptionalAction, default=flt.vessels,
+                        help="HU input: remove lesions on vessels in aerated lung (default: %(default)s)")
+    parser.add_argument("--dependent-filter", action=argparse.BooleanOptionalAction, default=flt.dependent,
+                        help="HU input: remove thin dependent bands along the pleura (default: %(default)s)")
+    parser.add_argument("--dependent-side", choices=["P", "A", "L", "R"], default=flt.dependent_side,
+                        help="gravity-dependent side of the lungs: P for a supine patient, A prone "
+                             "(default: %(default)s)")
     parser.add_argument("--series", default=None, help="DICOM series to read (UID, number or description)")
     parser.add_argument("--dicom-seg", action="store_true", help="also write a DICOM-SEG for DICOM input")
     parser.add_argument("--no-pictures", action="store_true", help="skip overlay/montage/curve pictures")
@@ -79,15 +90,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args):
-    from covidseg.inference.config import TASKS, SegmenterConfig
+    from covidseg.inference.config import OUTPUTS, SegmenterConfig
     from covidseg.inference.postprocess import LesionFilterConfig
     from covidseg.quantify import SeverityConfig
 
-    tasks = TASKS if "all" in args.tasks else tuple(args.tasks)
+    tasks = OUTPUTS if "all" in args.tasks else tuple(args.tasks)
     try:
         severity = SeverityConfig(noise_floor_percent=args.noise_floor_percent, noise_floor_ml=args.noise_floor_ml,
                                   noise_floor_mm2=args.noise_floor_mm2, noise_floor_px=args.noise_floor_px)
-        filters = LesionFilterConfig(vessels=not args.no_vessel_filter, dependent=not args.no_dependent_filter,
+        filters = LesionFilterConfig(vessels=args.vessel_filter, dependent=args.dependent_filter,
                                      dependent_side=args.dependent_side)
         return SegmenterConfig(
             severity=severity, lesion_filters=filters,

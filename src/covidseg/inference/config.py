@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from covidseg.devices import parse_device
 from covidseg.inference.engine import PRECISIONS
 from covidseg.inference.lung_hu import HULungConfig
 from covidseg.inference.postprocess import LesionFilterConfig
 from covidseg.models.pretrained import MAX_BATCH_SIZE, MAX_INPUT_SIZE
 from covidseg.quantify import SeverityConfig
 
-TASKS = ("lung", "lesion", "classes")
+#: The masks a Segmenter can produce (``SegmenterConfig.tasks``, ``covidseg predict --tasks``);
+#: not the network tasks of :data:`covidseg.tasks.TASKS` (what one model learns).
+OUTPUTS = ("lung", "lesion", "classes")
 LUNG_METHODS = ("auto", "hu", "model", "union")
 
 
@@ -23,7 +26,8 @@ class SegmenterConfig:
     lung_method: ``auto`` (HU input: classical HU segmentation, widened by adjacent lesions;
         other images: the network), ``hu`` (classical only, HU input required), ``model``
         (network only), ``union`` (classical plus the network's lung near it).
-    device, batch_size, threads: where and how the networks run (``threads`` None: torch default).
+    device, batch_size, threads: where and how the networks run (``threads`` None: torch default;
+        ``device`` any name of :func:`covidseg.devices.parse_device`, ``auto`` resolved here).
     inference_size: side of the square the networks see (None: each model's ``input_size``);
         smaller is faster, larger is finer.
     hu_window: HU (low, high) mapped linearly onto [0, 1] for every network; None (default):
@@ -48,7 +52,7 @@ class SegmenterConfig:
         on CPUs with native bfloat16 support, fp32 elsewhere).
     """
 
-    tasks: tuple[str, ...] = TASKS
+    tasks: tuple[str, ...] = OUTPUTS
     lung_method: str = "auto"
     device: str = "cpu"
     batch_size: int = 8
@@ -70,9 +74,9 @@ class SegmenterConfig:
 
     def __post_init__(self) -> None:
         tasks = tuple(self.tasks)
-        if not tasks or any(t not in TASKS for t in tasks):
-            raise ValueError(f"tasks must be a non-empty subset of {TASKS}, got {tasks!r}")
-        object.__setattr__(self, "tasks", tuple(t for t in TASKS if t in tasks))
+        if not tasks or any(t not in OUTPUTS for t in tasks):
+            raise ValueError(f"tasks must be a non-empty subset of {OUTPUTS}, got {tasks!r}")
+        object.__setattr__(self, "tasks", tuple(t for t in OUTPUTS if t in tasks))
         if self.lung_method not in LUNG_METHODS:
             raise ValueError(f"lung_method must be one of {LUNG_METHODS}, got {self.lung_method!r}")
         if not 1 <= self.batch_size <= MAX_BATCH_SIZE:
@@ -92,5 +96,5 @@ class SegmenterConfig:
             raise ValueError(f"refine_below must be in (0, 1], got {self.refine_below!r}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
-        if not (self.device == "cpu" or self.device.startswith("cuda") or self.device == "mps"):
-            raise ValueError(f"device must be cpu, cuda[:N] or mps, got {self.device!r}")
+        # "auto" becomes the device it picks, so reports and the engine see a real one
+        object.__setattr__(self, "device", parse_device(self.device, resolve_auto=True))

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from covidseg.errors import CovidsegError
-from covidseg.inference.models import LoadedModel
+from covidseg.inference.loading import LoadedModel
 from covidseg.io.windowing import MODEL_WINDOW, Window
 from covidseg.io.windowing import to_unit as _to_unit
 

@@ -25,7 +25,7 @@ from covidseg.inference.config import SegmenterConfig
 from covidseg.inference.engine import Box, InferenceMemoryError, Runner
 from covidseg.io.windowing import MODEL_WINDOW, Window, intensity_range, to_unit
 from covidseg.inference.lung_hu import find_lungs_hu, lung_warnings
-from covidseg.inference.models import LoadedModel, assign, discover, load_models, shipped_models
+from covidseg.inference.loading import LoadedModel, assign, discover, load_models, shipped_models
 from covidseg.inference.postprocess import (clean_lung, extend_lung_with_lesions, filter_hu_lesions,
                                             remove_small_components, split_classes)
 from covidseg.quantify import Measurements, measure, split_left_right
@@ -92,7 +92,7 @@ class Segmenter:
     """Segment lung, lesions (and their type) in CT and measure them.
 
     ``model``: a model folder, a folder of model folders, a list of them, or already loaded
-    :class:`~covidseg.inference.models.LoadedModel` objects; None uses the weights shipped in
+    :class:`~covidseg.inference.loading.LoadedModel` objects; None uses the weights shipped in
     ``covidseg/weights`` (raises :class:`ModelError` when none are shipped). The networks
     needed for ``config.tasks`` are loaded once and reused for every case.
     Keyword arguments override fields of ``config`` (``Segmenter(m, batch_size=4)``).

@@ -14,7 +14,8 @@ from covidseg.io.atomic import atomic_write
 from covidseg.io.cases import find_cases, safe_name
 from covidseg.io.dicom_scan import SeriesInfo, scan_dicom_folder
 from covidseg.io.image import CANONICAL_ORIENTATION, KINDS, Case, CTImage
-from covidseg.io.readers import SUPPORTED, read_case, read_image
+from covidseg.io.formats import SUPPORTED
+from covidseg.io.readers import read_case, read_image, read_label_map
 from covidseg.io.windowing import (LUNG, MEDIASTINUM, MODEL_WINDOW, WINDOW_KEY, Window, intensity_range,
                                    model_window, to_model_input, to_uint8, to_unit, window, window_metadata)
 from covidseg.io.writers import mask_suffix, write_mask
@@ -27,6 +28,7 @@ __all__ = [
     "SUPPORTED",
     "read_image",
     "read_case",
+    "read_label_map",
     "find_cases",
     "scan_dicom_folder",
     "SeriesInfo",

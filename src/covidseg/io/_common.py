@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 from nibabel.orientations import io_orientation
 
-from covidseg.errors import DimensionError, NonFiniteError, UnreadableFileError
+from covidseg.errors import DimensionError, FileMissingError, NonFiniteError, UnreadableFileError
 
 #: Smallest accepted in-plane size (rows and columns) of an image or an axial slice. A CT
 #: slice is 256-1024 pixels wide; anything under 32 pixels is an icon, a thumbnail or a
@@ -25,6 +26,16 @@ MAX_VOXELS = 2**30
 #: Below this minimum a volume of unknown unit is taken to be in Hounsfield units: CT in HU
 #: always contains air (about -1000 HU), while intensity images have no negative values.
 HU_MIN_THRESHOLD = -200.0
+
+
+def check_exists(path: Path) -> None:
+    """Refuse a missing path, a broken symbolic link or an unreadable one, naming it."""
+    if not os.path.lexists(path):
+        raise FileMissingError("no such file or folder", path)
+    if not path.exists():
+        raise FileMissingError("broken symbolic link", path)
+    if not os.access(path, os.R_OK):
+        raise UnreadableFileError("permission denied", path)
 
 
 def natural_key(name: str):

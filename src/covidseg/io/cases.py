@@ -35,12 +35,13 @@ import unicodedata
 from pathlib import Path
 
 from covidseg.errors import EmptyFolderError, NotCTError, UnsupportedFormatError
+from covidseg.io._common import check_exists as _check_exists
 from covidseg.io._common import natural_key
 from covidseg.io.atomic import full_suffix
-from covidseg.io.dicom import is_dicom_candidate, scan_dicom_folder
+from covidseg.io.dicom_scan import scan_dicom_folder
+from covidseg.io.formats import RASTER_SUFFIXES, SUPPORTED, VOLUME_SUFFIXES, file_kind, is_dicom_candidate, strip_suffix
 from covidseg.io.image import Case
-from covidseg.io.raster import RASTER_SUFFIXES, raster_size
-from covidseg.io.readers import SUPPORTED, VOLUME_SUFFIXES, _check_exists, file_kind
+from covidseg.io.raster import raster_size
 
 log = logging.getLogger("covidseg.io")
 
@@ -75,11 +76,7 @@ def safe_name(name: str, max_length: int = 80) -> str:
 
 def case_name(path: Path) -> str:
     """File name without all its extensions (``scan.nii.gz`` → ``scan``), made safe."""
-    name = path.name
-    suffix = full_suffix(path)
-    if suffix and name.lower().endswith(suffix):
-        name = name[: -len(suffix)]
-    return safe_name(name)
+    return safe_name(strip_suffix(path))
 
 
 def _folder_name(folder: Path) -> str:

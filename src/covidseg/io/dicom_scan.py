@@ -19,6 +19,7 @@ from covidseg.errors import (
     UnsupportedFormatError,
 )
 from covidseg.io._common import natural_key, one_line
+from covidseg.io.formats import DICOM_SUFFIXES, has_dicom_preamble, is_dicom_candidate  # noqa: F401  (re-exported)
 
 __all__ = [
     "DICOM_SUFFIXES",
@@ -39,7 +40,6 @@ __all__ = [
 
 #: File extensions taken for DICOM. Files without an extension are DICOM if they carry the
 #: standard "DICM" preamble.
-DICOM_SUFFIXES = {".dcm", ".dicom", ".ima", ".dic"}
 
 _CT_SOP_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.2",  # CT Image Storage
@@ -68,28 +68,6 @@ _HEADER_TAGS = [
 LOCALIZER_TYPES = frozenset({"LOCALIZER", "SCOUT", "TOPOGRAM", "SURVIEW", "SCANOGRAM"})
 #: A series of at most this many non-axial images is a scout series (see SeriesInfo.is_localizer).
 TINY_SERIES = 3
-
-
-def has_dicom_preamble(path: Path) -> bool:
-    """True if the file has the 128-byte preamble followed by ``DICM`` (DICOM Part 10)."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(132)
-    except OSError:
-        return False
-    return len(head) == 132 and head[128:132] == b"DICM"
-
-
-def is_dicom_candidate(path: Path) -> bool:
-    """True for files named like DICOM, or without extension but with the DICM preamble."""
-    if path.name.startswith(".") or path.name.upper() == "DICOMDIR":
-        return False
-    suffix = path.suffix.lower()
-    if suffix in DICOM_SUFFIXES:
-        return True
-    if suffix == "" or suffix[1:].isdigit():  # IM0001, 1.2.840.113619.2.55.3.1 ...
-        return has_dicom_preamble(path)
-    return False
 
 
 def read_dataset(path: Path, header_only: bool):

@@ -18,13 +18,13 @@ from covidseg.io._common import (
     squeeze_to_3d,
 )
 from covidseg.io.atomic import full_suffix
+from covidseg.io.formats import ITK_SUFFIXES
 from covidseg.io.geometry import canonical_shape, geometry_fields, itk_to_affine, to_canonical
 from covidseg.io.image import CTImage
 
 __all__ = ["ITK_SUFFIXES", "read_itk", "sitk_to_ctimage"]
 
 #: suffix -> CTImage.kind
-ITK_SUFFIXES = {".nrrd": "nrrd", ".nhdr": "nrrd", ".mha": "metaimage", ".mhd": "metaimage"}
 
 
 def read_itk(path: Path) -> CTImage:

@@ -28,11 +28,11 @@ from covidseg.io._common import (
     natural_key,
     one_line,
 )
+from covidseg.io.formats import RASTER_SUFFIXES
 from covidseg.io.image import CTImage
 
-__all__ = ["RASTER_SUFFIXES", "read_raster", "read_slices", "raster_files", "raster_size"]
+__all__ = ["RASTER_SUFFIXES", "read_raster", "read_raster_labels", "read_slices", "raster_files", "raster_size"]
 
-RASTER_SUFFIXES = {".png", ".jpg", ".jpeg"}
 #: Pillow formats accepted inside such files, whatever their name says (MPO: a camera JPEG).
 _CONTENT_FORMATS = {"PNG", "JPEG", "MPO"}
 
@@ -103,8 +103,11 @@ def _grey_without_alpha(im, path: Path) -> tuple[np.ndarray, int]:
     return grey, int(np.count_nonzero(clear))
 
 
-def _load(path: Path) -> tuple[np.ndarray, dict]:
-    """Decode one JPG/PNG after checking its header size (the decompression-bomb guard)."""
+def _load(path: Path, labels: bool = False) -> tuple[np.ndarray, dict]:
+    """Decode one JPG/PNG after checking its header size (the decompression-bomb guard).
+
+    ``labels=True`` keeps the stored values of a mask: palette indices stay indices (a
+    palette PNG mask holds labels 0/1/2, not colours) and integer types are kept."""
     transparent = 0
     try:
         with Image.open(path) as im:  # reads the header only
@@ -122,7 +125,12 @@ def _load(path: Path) -> tuple[np.ndarray, dict]:
             check_plane_size(*_displayed_size(im), path)
             im.load()
             im = ImageOps.exif_transpose(im)
-            if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+            if labels:
+                stored = mode in ("L", "P", "1") or mode.startswith("I;16") or mode == "I"
+                arr = np.asarray(im if stored else im.convert("L"))
+                arr = arr.astype(np.uint8) if arr.dtype == bool else arr
+                bits = 16 if arr.dtype != np.uint8 else 8
+            elif mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
                 arr = np.asarray(im, dtype=np.float32)
                 bits = 16
             elif mode == "F":
@@ -167,6 +175,13 @@ def read_raster(path: Path) -> CTImage:
         source=path,
         metadata=meta,
     )
+
+
+def read_raster_labels(path: Path) -> np.ndarray:
+    """A JPG/PNG mask or label map as stored (uint8, or the 16/32-bit integers of the file),
+    with the same header checks as :func:`read_raster`."""
+    arr, _meta = _load(path, labels=True)
+    return np.ascontiguousarray(arr)
 
 
 def read_slices(folder: Path, files: list[Path] | None = None) -> CTImage:

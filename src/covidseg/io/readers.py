@@ -7,60 +7,30 @@ import logging
 import os
 from pathlib import Path
 
+import numpy as np
+
 from covidseg.errors import (
     ConfigError,
     CovidsegError,
     DimensionError,
     EmptyFolderError,
-    FileMissingError,
     UnreadableFileError,
     UnsupportedFormatError,
 )
+from covidseg.io._common import check_exists as _check_exists
 from covidseg.io._common import one_line
 from covidseg.io.atomic import full_suffix
-from covidseg.io.dicom import is_dicom_candidate, read_dicom_file, read_dicom_series
+from covidseg.io.cases import REPORT_NAME, covidseg_output, find_cases, is_case_report
+from covidseg.io.dicom import read_dicom_file, read_dicom_series
+from covidseg.io.formats import SUPPORTED, VOLUME_SUFFIXES, file_kind, is_dicom_candidate
 from covidseg.io.image import Case, CTImage
-from covidseg.io.itk import ITK_SUFFIXES, read_itk
+from covidseg.io.itk import read_itk
 from covidseg.io.nifti import read_nifti
-from covidseg.io.raster import RASTER_SUFFIXES, raster_files, read_raster, read_slices
+from covidseg.io.raster import raster_files, read_raster, read_raster_labels, read_slices
 
-__all__ = ["read_image", "read_case", "file_kind", "SUPPORTED", "VOLUME_SUFFIXES"]
+__all__ = ["read_image", "read_case", "read_label_map", "file_kind", "SUPPORTED", "VOLUME_SUFFIXES"]  # the last three: io.formats
 
 log = logging.getLogger("covidseg.io")
-
-NIFTI_SUFFIXES = {".nii", ".nii.gz"}
-#: Single-file volume formats (one case per file in a folder).
-VOLUME_SUFFIXES = NIFTI_SUFFIXES | set(ITK_SUFFIXES)
-
-SUPPORTED = (
-    "JPG/PNG images (.jpg, .jpeg, .png), a folder of JPG/PNG slices, NIfTI (.nii, .nii.gz), "
-    "a DICOM series folder or a DICOM file (.dcm, .dicom, .ima or no extension), "
-    "NRRD (.nrrd, .nhdr), MetaImage (.mha, .mhd)"
-)
-
-
-def file_kind(path: Path) -> str | None:
-    """The kind of a single file from its name (and DICOM preamble), or None if unsupported."""
-    suffix = full_suffix(path)
-    if suffix in NIFTI_SUFFIXES:
-        return "nifti"
-    if suffix in ITK_SUFFIXES:
-        return ITK_SUFFIXES[suffix]
-    if suffix in RASTER_SUFFIXES:
-        return "image"
-    if is_dicom_candidate(path):
-        return "dicom-file"
-    return None
-
-
-def _check_exists(path: Path) -> None:
-    if not os.path.lexists(path):
-        raise FileMissingError("no such file or folder", path)
-    if not path.exists():
-        raise FileMissingError("broken symbolic link", path)
-    if not os.access(path, os.R_OK):
-        raise UnreadableFileError("permission denied", path)
-
 
 def _read_file(path: Path, kind: str | None = None) -> CTImage:
     kind = kind or file_kind(path)
@@ -131,8 +101,6 @@ def read_image(path: str | os.PathLike, series: str | int | None = None) -> CTIm
 
 
 def _read_folder(folder: Path, series) -> CTImage:
-    from covidseg.io.cases import REPORT_NAME, covidseg_output, is_case_report
-
     try:
         entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
     except OSError as exc:
@@ -155,8 +123,6 @@ def _read_folder(folder: Path, series) -> CTImage:
             f"the folder holds {len(volumes)} volume files; read them one by one "
             "(covidseg predict FOLDER and find_cases() take each as a case)", folder
         )
-    from covidseg.io.cases import find_cases
-
     cases = find_cases(folder)  # raises EmptyFolderError when nothing is found
     if len(cases) == 1:
         return read_case(cases[0])
@@ -180,3 +146,25 @@ def read_case(case: Case) -> CTImage:
     if path.is_dir():
         raise EmptyFolderError(f"a {case.kind} case must be a file", path)
     return _read_file(path, case.kind)
+
+
+@_input_errors_only
+def read_label_map(path: str | os.PathLike) -> np.ndarray:
+    """A mask or label-map file (JPG/PNG or NIfTI) as its stored values, for training and
+    evaluation references: PNG palette indices and integer types kept; NIfTI in the canonical
+    ``(z, y, x)`` orientation of :func:`read_image`, as uint8 when its values are 0..255
+    integers. The readers' checks and one-line errors apply (size, NaN, truncated file ...);
+    whether the values are valid labels is the caller's check."""
+    path = Path(path).expanduser()
+    _check_exists(path)
+    kind = file_kind(path)
+    if kind not in ("image", "nifti"):
+        raise UnsupportedFormatError("a mask must be a PNG/JPG image or a NIfTI volume", path)
+    if path.stat().st_size == 0:
+        raise UnreadableFileError("the file is empty (0 bytes)", path)
+    if kind == "image":
+        return read_raster_labels(path)
+    values = read_nifti(path).array
+    if values.size and values.min() >= 0 and values.max() <= 255 and np.array_equal(values, np.round(values)):
+        return values.astype(np.uint8)
+    return values

@@ -26,12 +26,12 @@ from PIL import Image
 
 from covidseg.errors import UnsupportedFormatError
 from covidseg.io.atomic import atomic_write, full_suffix
+from covidseg.io.formats import MASK_SUFFIXES, NIFTI_SUFFIXES
 from covidseg.io.geometry import from_canonical
 from covidseg.io.image import CTImage
 
 __all__ = ["write_mask", "mask_suffix", "MASK_SUFFIXES"]
 
-MASK_SUFFIXES = (".png", ".nii", ".nii.gz", ".nrrd", ".mha")
 
 
 def mask_suffix(image: CTImage) -> str:
@@ -87,7 +87,7 @@ def write_mask(mask: np.ndarray, image: CTImage, path: str | os.PathLike) -> Pat
                 "a volume's mask cannot be one PNG; write .nii.gz (or a folder for a stack of slices)", path
             )
         _write_png(_as_mask(mask, png=True), path)
-    elif suffix in (".nii", ".nii.gz"):
+    elif suffix in NIFTI_SUFFIXES:
         _write_nifti(_as_mask(mask, png=False), image, path)
     elif suffix in (".nrrd", ".mha"):
         _write_itk(_as_mask(mask, png=False), image, path)

@@ -20,7 +20,8 @@ BOOL_SWITCHES = {
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    from covidseg.data.tasks import TASKS
+    from covidseg.tasks import TASKS
+    from covidseg.devices import DEVICE_HELP
     from covidseg.training.config import AMP_MODES, MODELS, SCHEDULES
 
     g = parser.add_argument_group("run")
@@ -32,7 +33,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--resume", metavar="RUN", default=None,
                    help="continue the run in RUN where it stopped (--epochs may extend it)")
     g.add_argument("--seed", type=int, default=None, help="seed of split, order, augmentation and init [0]")
-    g.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1 ... [auto]")
+    g.add_argument("--device", default=None, help=f"{DEVICE_HELP} [auto]")
     g.add_argument("--threads", type=int, default=None, help="torch CPU threads (0: torch default) [0]")
     g.add_argument("--num-workers", type=int, default=None, help="data-loader worker processes [0]")
     g.add_argument("--quiet", action="store_true", help="no progress output")
@@ -84,6 +85,22 @@ def configure(parser: argparse.ArgumentParser) -> None:
         flag = name.replace("_", "-")
         target = parser if name not in ("attention", "aspp", "multiscale", "deep_supervision") else m
         target.add_argument(f"--{flag}", dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+    _show_defaults(parser)
+
+
+def _show_defaults(parser: argparse.ArgumentParser) -> None:
+    """Write TrainConfig's defaults into the ``[default]`` of each flag's help: the flags
+    default to None (a config file may set them), so the dataclass stays the one source."""
+    import re
+    from dataclasses import MISSING, fields
+
+    from covidseg.training.config import TrainConfig
+
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+    for action in parser._actions:
+        if action.dest in defaults and action.help:
+            value = defaults[action.dest]
+            action.help = re.sub(r"\[[^\]:]*(:[^\]]*)?\]$", lambda m: f"[{value}{m.group(1) or ''}]", action.help)
 
 
 def _parse_value(text: str):

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from covidseg.data.augment import AugmentConfig
-from covidseg.data.tasks import TASKS
+from covidseg.tasks import TASKS
+from covidseg.devices import parse_device
 from covidseg.errors import ConfigError, FileMissingError
 
 MODELS = ("maunet", "unet")
@@ -93,6 +94,10 @@ class TrainConfig:
         def bad(name: str, why: str):
             raise ConfigError(f"{name}: {why} (got {getattr(self, name)!r})")
 
+        try:
+            self.device = parse_device(self.device)
+        except ValueError as exc:
+            raise ConfigError(f"device: {exc}") from None
         if self.task not in TASKS:
             bad("task", f"must be one of {sorted(TASKS)}")
         if self.model not in MODELS:

@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from covidseg.data.dataset import IGNORE, INFECTION_ONLY, TEACHER
-from covidseg.data.tasks import INFECTION_VALUES, get_task
+from covidseg.data.dataset import IGNORE, LESION_ONLY, TEACHER
+from covidseg.tasks import LESION_VALUES, get_task
 
 
 def default_ds_weights(n: int) -> list[float]:
@@ -23,7 +23,7 @@ class SegLoss(nn.Module):
     - ``outputs``: logits (B, C, H, W) or the deep-supervision list ``[main, aux_1, ...]``;
     - ``label``: (B, 1, H, W) label values of the task; auxiliary targets are the label
       downsampled with nearest neighbour;
-    - ``kind``: per sample, FULL, INFECTION_ONLY (machine labels that only mark infection:
+    - ``kind``: per sample, FULL, LESION_ONLY (machine labels that only mark infection:
       for softmax tasks their loss is on p(infection) = sum of the infection classes' softmax,
       so no lung / lesion-type supervision is invented) or TEACHER (a teacher's task label
       map whose IGNORE pixels, where it was unsure, add nothing to Dice or cross-entropy);
@@ -48,7 +48,7 @@ class SegLoss(nn.Module):
             # Background left out of Dice: it is large and easy, and would dilute the classes.
             self.dice = DiceLoss(softmax=True, to_onehot_y=True, include_background=False, batch=True)
         self.dice_prob = DiceLoss(batch=True)  # on p(infection) for infection-only samples
-        self.infection = list(INFECTION_VALUES.get(self.spec.name, ()))
+        self.infection = list(LESION_VALUES.get(self.spec.name, ()))
 
     def forward(self, outputs, label: torch.Tensor, kind: torch.Tensor | None = None, weight: torch.Tensor | None = None):
         outs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
@@ -74,8 +74,8 @@ class SegLoss(nn.Module):
                 o, t = out.index_select(0, sel), target.index_select(0, sel)
                 if g_kind == TEACHER:
                     term = self._masked(o, t)
-                elif g_kind == INFECTION_ONLY and not self.sigmoid:
-                    term = self._infection_only(o, t)
+                elif g_kind == LESION_ONLY and not self.sigmoid:
+                    term = self._lesion_only(o, t)
                 else:
                     term = self._full(o, t)
                 total = total + w_ds * g_w * (len(idx) / b) * term
@@ -95,7 +95,7 @@ class SegLoss(nn.Module):
                 loss = loss + self.w_ce * F.cross_entropy(logits, target[:, 0].long())
         return loss
 
-    def _infection_only(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    def _lesion_only(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         # log p(inf) and log p(not inf) from logsumexp: stable where the softmax saturates.
         inf = torch.zeros(logits.shape[1], dtype=torch.bool, device=logits.device)
         inf[self.infection] = True

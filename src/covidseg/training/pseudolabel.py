@@ -26,8 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from covidseg.data import IGNORE, get_task, list_images
-from covidseg.data.folder import _read_2d, _stem
+from covidseg.data.folder import _is_nifti, _stem
+from covidseg.devices import DEVICE_HELP, device_option
 from covidseg.errors import ConfigError, InputError, ModelError
+from covidseg.io.readers import read_image
 
 LABEL_FOLDER = "teacher"
 
@@ -113,7 +115,7 @@ def pseudolabel(model_dirs: list[str | Path], data: str | Path, out: str | Path,
         raise ConfigError("pseudolabel: the output folder exists already; choose another --out", out)
     models, task = _load_teachers(model_dirs, cfg.device)
     files = list_images(data)
-    if any(f.name.lower().endswith((".nii", ".nii.gz")) for f in files):
+    if any(_is_nifti(f) for f in files):
         raise InputError("pseudolabel reads 2-D slices (.jpg/.png); NIfTI volumes are not supported here", data)
     tmp = out.with_name(f".{out.name}.partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -127,10 +129,11 @@ def pseudolabel(model_dirs: list[str | Path], data: str | Path, out: str | Path,
             batch = files[start : start + cfg.batch_size]
             images = []
             for f in batch:
-                image = _read_2d(f)
-                if image.ndim != 2 or image.dtype != np.uint8:
-                    raise InputError(f"pseudolabel reads 8-bit grayscale slices, got {image.dtype} {image.shape}", f)
-                images.append(image)
+                img = read_image(f)
+                if img.metadata.get("bit_depth") != 8:
+                    raise InputError(f"pseudolabel reads 8-bit grayscale slices, got a "
+                                     f"{img.metadata.get('bit_depth')}-bit image", f)
+                images.append(img.array.astype(np.uint8))
             for f, probs in zip(batch, class_probabilities(models, images, tta=cfg.tta, device=cfg.device)):
                 lab = label_map(probs, cfg.min_confidence)
                 Image.fromarray(lab).save(tmp / LABEL_FOLDER / f"{_stem(f)}.png")
@@ -171,14 +174,15 @@ def configure(parser) -> None:
                         help="also average the mirrored slice's prediction [on]")
     parser.add_argument("--min-confidence", type=float, default=0.7,
                         help="pixels whose averaged top-class probability is lower are ignored in training [0.7]")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", default=PseudoLabelConfig.device, help=DEVICE_HELP)
 
 
 def main(args) -> int:
     from rich.progress import Progress
 
+    device = device_option(args.device)
     try:
-        cfg = PseudoLabelConfig(tta=args.tta, min_confidence=args.min_confidence, device=args.device)
+        cfg = PseudoLabelConfig(tta=args.tta, min_confidence=args.min_confidence, device=device)
     except ValueError as exc:
         raise ConfigError(f"--min-confidence: {exc}") from None
     with Progress(transient=True) as bar:

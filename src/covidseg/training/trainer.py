@@ -41,7 +41,7 @@ import torch.nn.functional as F
 
 from covidseg.data import (
     FULL,
-    INFECTION_ONLY,
+    LESION_ONLY,
     TEACHER,
     SliceDataset,
     data_checksum,
@@ -53,6 +53,7 @@ from covidseg.data import (
     targets_for,
 )
 from covidseg.data.folds import fold_indices
+from covidseg.devices import resolve_device
 from covidseg.errors import ConfigError, FileMissingError
 from covidseg.io.windowing import WINDOW_KEY, Window, window_metadata
 from covidseg.training.checkpoint import (
@@ -106,21 +107,6 @@ def _dist_info() -> tuple[int, int, int]:
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
     return world, rank, local
-
-
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"device: not a torch device name (got {name!r})") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("device: CUDA was requested but no CUDA device is available (got 'cuda')")
-        if dev.index is None:
-            dev = torch.device(f"cuda:{local_rank}")
-    return dev
 
 
 class Trainer:
@@ -201,7 +187,7 @@ class Trainer:
         self.is_main = self.rank == 0
 
         # Data: labelled slices, seeded split, optional pseudo-labelled slices. NIfTI HU go
-        # through the window export() records, the one predict then uses for this model.
+        # through the window save_model() records, the one predict then uses for this model.
         self.hu_window = Window.from_range(*cfg.hu_window)
         samples = load_folder(cfg.data, cfg.task, hu_window=self.hu_window)
         if cfg.folds:
@@ -238,7 +224,7 @@ class Trainer:
             unl = load_folder(cfg.unlabeled, cfg.task, pseudo=cfg.pseudo_folder, pseudo_map=teacher,
                               hu_window=self.hu_window)
             self.pseudo_sha256 = data_checksum(unl, cfg.unlabeled)
-            kind = TEACHER if teacher else FULL if self.spec.activation == "sigmoid" else INFECTION_ONLY
+            kind = TEACHER if teacher else FULL if self.spec.activation == "sigmoid" else LESION_ONLY
             pseudo = SliceDataset(unl, cfg.input_size, augment=cfg.augment, seed=cfg.seed + 1, kind=kind,
                                   weight=cfg.pseudo_weight, task=cfg.task)
             self.n_pseudo = len(pseudo)
@@ -426,7 +412,7 @@ class Trainer:
         if status == "interrupted":
             say(f"stopped; checkpoint saved. Continue with: covidseg train --resume {self.run_dir}")
         elif cfg.export and self.is_main:
-            result.model_dir, result.threshold = self.export()
+            result.model_dir, result.threshold = self.save_model()
             say(f"best validation Dice {self.best_val:.4f} (epoch {self.best_epoch + 1}); exported the "
                 f"{cfg.checkpoint} checkpoint; "
                 f"threshold {result.threshold:.2f}; model saved to {result.model_dir}")
@@ -601,7 +587,7 @@ class Trainer:
         scores = [_pooled_dice(p > t, g) for t in THRESHOLDS]
         return float(THRESHOLDS[int(np.argmax(scores))])
 
-    def export(self) -> tuple[Path, float]:
+    def save_model(self) -> tuple[Path, float]:
         """Save the chosen checkpoint's weights (``checkpoint``: best or last) with
         ``save_pretrained`` into ``run/model``; the threshold is chosen for those weights."""
         best = self.run_dir / "checkpoints" / "best.pt"

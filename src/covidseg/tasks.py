@@ -1,8 +1,16 @@
-"""Segmentation tasks: label names, activation, and how a label map is built from masks.
+"""The one task table: what each network task predicts (label names, activation, output
+channels, the mask folders it trains on, the Segmenter outputs it provides), and how a label
+map is built from masks.
 
-The four tasks nest: infection = GGO ∪ consolidation ⊂ lung. The ``all`` task encodes
+A *task* is what one network learns (``lesion``, ``classes``, ``lung``, ``all``; a model's
+metadata ``task``); the Segmenter's *outputs* (``lung``, ``lesion``, ``classes``;
+``SegmenterConfig.tasks``, ``covidseg predict --tasks``) are the masks it writes.
+
+The four tasks nest: lesion = GGO ∪ consolidation ⊂ lung. The ``all`` task encodes
 that nesting in one label map (0 background, 1 normal lung, 2 GGO, 3 consolidation), so
-one network serves the three others (see :func:`derived_probabilities`).
+one network serves the three others (see :func:`derived_probabilities`). The dataset folder
+and the label of a lesion model are called ``infection`` (the COVID-SemiSeg name, kept for
+existing data and saved models): it is the lesion mask.
 """
 
 from __future__ import annotations
@@ -15,10 +23,12 @@ import numpy as np
 @dataclass(frozen=True)
 class TaskSpec:
     name: str
-    labels: tuple[str, ...]
+    labels: tuple[str, ...]  # index = label value; stored in a model's metadata
     activation: str  # "sigmoid" (one output channel) or "softmax"
     # mask folders that must exist for this task (any one of each inner tuple)
     required: tuple[tuple[str, ...], ...]
+    # Segmenter outputs a network of this task provides (lung / lesion probability, lesion type)
+    outputs: frozenset[str] = frozenset()
 
     @property
     def num_classes(self) -> int:
@@ -27,14 +37,17 @@ class TaskSpec:
 
 
 TASKS: dict[str, TaskSpec] = {
-    "lesion": TaskSpec("lesion", ("background", "infection"), "sigmoid", (("infection", "classes"),)),
-    "classes": TaskSpec("classes", ("background", "ggo", "consolidation"), "softmax", (("classes",),)),
-    "lung": TaskSpec("lung", ("background", "lung"), "sigmoid", (("lung",),)),
-    "all": TaskSpec("all", ("background", "lung", "ggo", "consolidation"), "softmax", (("lung",), ("classes",))),
+    "lesion": TaskSpec("lesion", ("background", "infection"), "sigmoid", (("infection", "classes"),),
+                       frozenset({"lesion"})),
+    "classes": TaskSpec("classes", ("background", "ggo", "consolidation"), "softmax", (("classes",),),
+                        frozenset({"lesion", "classes"})),
+    "lung": TaskSpec("lung", ("background", "lung"), "sigmoid", (("lung",),), frozenset({"lung"})),
+    "all": TaskSpec("all", ("background", "lung", "ggo", "consolidation"), "softmax", (("lung",), ("classes",)),
+                    frozenset({"lung", "lesion", "classes"})),
 }
 
-# Label values (in the task's own label map) that make up "infection" and "lung".
-INFECTION_VALUES = {"lesion": (1,), "classes": (1, 2), "all": (2, 3)}
+# Label values (in the task's own label map) that make up the lesion and the lung.
+LESION_VALUES = {"lesion": (1,), "classes": (1, 2), "all": (2, 3)}
 LUNG_VALUES = {"lung": (1,), "all": (1, 2, 3)}
 
 
@@ -48,24 +61,24 @@ def get_task(name: str) -> TaskSpec:
 def build_label(
     task: str,
     *,
-    infection: np.ndarray | None = None,
+    lesion: np.ndarray | None = None,
     classes: np.ndarray | None = None,
     lung: np.ndarray | None = None,
 ) -> np.ndarray:
     """Label map (uint8, values = index into ``TASKS[task].labels``) from the available masks.
 
-    ``infection`` and ``lung`` are boolean, ``classes`` holds 0 / 1 (GGO) / 2 (consolidation).
-    Infection is the union of the infection mask and ``classes > 0``; an infection pixel
-    without a lesion type counts as GGO (the more common, milder type); lung is extended by
-    the infection so the nesting always holds.
+    ``lesion`` (the dataset's ``infection/`` mask) and ``lung`` are boolean, ``classes`` holds
+    0 / 1 (GGO) / 2 (consolidation). The lesion is the union of the lesion mask and
+    ``classes > 0``; a lesion pixel without a lesion type counts as GGO (the more common,
+    milder type); lung is extended by the lesion so the nesting always holds.
     """
     spec = get_task(task)
-    shape = next((m.shape for m in (infection, classes, lung) if m is not None), None)
+    shape = next((m.shape for m in (lesion, classes, lung) if m is not None), None)
     if shape is None:
         raise ValueError("build_label needs at least one mask")
     inf = np.zeros(shape, bool)
-    if infection is not None:
-        inf |= infection.astype(bool)
+    if lesion is not None:
+        inf |= lesion.astype(bool)
     if classes is not None:
         inf |= classes > 0
     if spec.name == "lesion":
@@ -100,7 +113,7 @@ def derived_probabilities(task: str, probs: np.ndarray) -> dict[str, np.ndarray]
         return {key: probs[0]}
     out: dict[str, np.ndarray] = {}
     names = spec.labels
-    out["infection"] = sum(probs[v] for v in INFECTION_VALUES[task])
+    out["infection"] = sum(probs[v] for v in LESION_VALUES[task])
     out["ggo"] = probs[names.index("ggo")]
     out["consolidation"] = probs[names.index("consolidation")]
     if task == "all":
@@ -117,7 +130,7 @@ def derived_masks(task: str, label: np.ndarray) -> dict[str, np.ndarray]:
         return {"lung": label == 1}
     names = spec.labels
     out = {
-        "infection": np.isin(label, INFECTION_VALUES[task]),
+        "infection": np.isin(label, LESION_VALUES[task]),
         "ggo": label == names.index("ggo"),
         "consolidation": label == names.index("consolidation"),
     }

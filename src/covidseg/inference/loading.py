@@ -15,24 +15,9 @@ from typing import Any, Iterable
 
 from covidseg.errors import ModelError
 from covidseg.models.pretrained import MAX_INPUT_SIZE
+from covidseg.tasks import TASKS
 
 WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
-
-#: expected labels per task (index = label value)
-TASK_LABELS: dict[str, tuple[str, ...]] = {
-    "lung": ("background", "lung"),
-    "lesion": ("background", "infection"),
-    "classes": ("background", "ggo", "consolidation"),
-    "all": ("background", "lung", "ggo", "consolidation"),
-}
-
-#: outputs each task provides: lung and lesion probability, lesion type
-PROVIDES: dict[str, frozenset[str]] = {
-    "lung": frozenset({"lung"}),
-    "lesion": frozenset({"lesion"}),
-    "classes": frozenset({"lesion", "classes"}),
-    "all": frozenset({"lung", "lesion", "classes"}),
-}
 
 # When several models can give one output, the most specialised wins.
 PREFERENCE: dict[str, tuple[str, ...]] = {
@@ -110,13 +95,14 @@ def shipped_models() -> list[Path]:
 
 def _check_metadata(folder: Path, meta: dict) -> tuple[str, tuple[str, ...], str, int, float]:
     task = meta.get("task")
-    if task not in TASK_LABELS:
-        raise ModelError(f"metadata 'task' must be one of {sorted(TASK_LABELS)}, got {task!r}", folder)
-    labels = tuple(meta.get("labels") or TASK_LABELS[task])
-    if labels != TASK_LABELS[task]:
-        raise ModelError(f"labels {list(labels)} do not match task {task!r} (expected {list(TASK_LABELS[task])})",
+    if task not in TASKS:
+        raise ModelError(f"metadata 'task' must be one of {sorted(TASKS)}, got {task!r}", folder)
+    spec = TASKS[task]
+    labels = tuple(meta.get("labels") or spec.labels)
+    if labels != spec.labels:
+        raise ModelError(f"labels {list(labels)} do not match task {task!r} (expected {list(spec.labels)})",
                          folder)
-    activation = meta.get("activation") or ("sigmoid" if task in ("lung", "lesion") else "softmax")
+    activation = meta.get("activation") or spec.activation
     if activation not in ("sigmoid", "softmax"):
         raise ModelError(f"metadata 'activation' must be sigmoid or softmax, got {activation!r}", folder)
     try:
