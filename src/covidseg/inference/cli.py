@@ -61,6 +61,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="HU input: keep lesions on vessels in aerated lung (default: removed)")
     parser.add_argument("--no-dependent-filter", action="store_true",
                         help="HU input: keep thin dependent bands along the pleura (default: removed)")
+    parser.add_argument("--no-airless-lung", action="store_true",
+                        help="HU volumes: do not count an airless lung with air bronchograms (on the side of a "
+                             "missing lung) as lung and consolidation (default: counted, with a warning)")
     parser.add_argument("--dependent-side", choices=["P", "A", "L", "R"], default="P",
                         help="gravity-dependent side of the lungs: P for a supine patient (default), A prone")
     parser.add_argument("--series", default=None, help="DICOM series to read (UID, number or description)")
@@ -79,7 +82,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args):
+    from covidseg.inference.airless import AirlessConfig
     from covidseg.inference.config import TASKS, SegmenterConfig
+    from covidseg.inference.lung_hu import HULungConfig
     from covidseg.inference.postprocess import LesionFilterConfig
     from covidseg.quantify import SeverityConfig
 
@@ -91,6 +96,7 @@ def _config(args):
                                      dependent_side=args.dependent_side)
         return SegmenterConfig(
             severity=severity, lesion_filters=filters,
+            hu_lung=HULungConfig(airless=AirlessConfig(enabled=not args.no_airless_lung)),
             tasks=tasks, lung_method=args.lung_method, device=args.device, batch_size=args.batch_size,
             threads=args.threads, inference_size=args.inference_size, min_lesion_mm3=args.min_lesion_mm3,
             min_lesion_mm2=args.min_lesion_mm2, min_lesion_px=args.min_lesion_px, keep_probabilities=False,
