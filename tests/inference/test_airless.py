@@ -173,3 +173,30 @@ def test_config_values_are_checked():
                          ({"air_hu": -900}, "air_hu"), ({"central_fraction": 1.5}, "central_fraction")):
         with pytest.raises(ValueError, match=name):
             AirlessConfig(**kwargs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_white_lung_with_the_shipped_model(ct_examples, tmp_path, side):
+    """The full pipeline with the shipped weights (3 cases, ~1 min of CPU): the white lung is
+    about as large as the original lung, lesion and consolidation, the grade rises; the other
+    lung keeps its volume (docs/severity.md has the numbers)."""
+    from covidseg.inference.models import WEIGHTS_DIR
+
+    if not any((p / "config.json").is_file() for p in WEIGHTS_DIR.glob("*")):
+        pytest.skip("no shipped weights")
+    other = "left" if side == "right" else "right"
+    seg = Segmenter(keep_probabilities=False)
+    before = seg.predict(ct_examples / "cip-ct64.nii.gz")
+    pred = seg.predict(airless_ct(ct_examples, tmp_path / f"white-{side}.nii.gz", side))
+    m, m0 = pred.measurements, before.measurements
+    white, kept, kept0 = getattr(m, side), getattr(m, other), getattr(m0, other)
+    assert white.lung == pytest.approx(getattr(m0, side).lung, rel=0.15)
+    assert white.lesion >= 0.95 * white.lung and m.whole.consolidation >= 0.95 * white.lung
+    assert kept.lung == pytest.approx(kept0.lung, rel=0.05)
+    assert kept.lesion_percent < 10  # the network's own findings there stay small
+    grades = ["CT-0", "CT-1", "CT-2", "CT-3", "CT-4"]
+    assert grades.index(before.report()["severity"]["mosmed_grade"]) <= 1
+    assert grades.index(pred.report()["severity"]["mosmed_grade"]) >= 3
+    zones = pred.report()["severity"]["zone_scores"]
+    assert all(zones[f"{side}_{z}"] >= 3 for z in ("upper", "middle", "lower"))
