@@ -28,6 +28,7 @@ from PIL import Image
 
 __all__ = ["HostileCase", "make_corpus", "write_dicom", "write_series", "write_nifti", "write_enhanced",
            "compress_series", "compress_series_file", "LOCALIZER", "CORONAL", "one_lung_volume", "ONE_LUNG_SPACING",
+           "white_lung_volume", "WHITE_LUNG_SPACING",
            "SIZE", "HU_BACKGROUND", "HU_DISC", "PIXEL_SPACING", "SLICE_STEP", "N_SLICES", "BOMB_SIDE", "PNG16_MAX"]
 
 #: In-plane size of every generated image / slice (covidseg refuses images under 32x32).
@@ -246,6 +247,36 @@ def one_lung_volume() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return data, np.diag([-sx, -sy, sz, 1.0]), lung
 
 
+#: Voxel size (x, y, z) in mm of :func:`white_lung_volume`.
+WHITE_LUNG_SPACING = (5.0, 5.0, 8.0)
+
+
+def white_lung_volume() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A chest whose right lung is airless but present: +35 +- 15 HU consolidation carrying
+    air bronchograms (-900 HU tubes, one voxel wide, branching from the hilum) beside an
+    aerated left lung (its mirror image). Returns (x, y, z) int16 HU data, its RAS affine (x
+    toward the patient's left, y posterior, z head) and the masks of the consolidated right
+    and the aerated left lung."""
+    sx, sy, sz = WHITE_LUNG_SPACING
+    n = 64
+    i, j, k = np.mgrid[:n, :n, :24]
+    body = ((i - 32) / 29) ** 2 + ((j - 32) / 21) ** 2 < 1
+    slab = (k >= 3) & (k <= 20)
+    right = (((i - 18) / 10) ** 2 + ((j - 31) / 14) ** 2 < 1) & slab
+    left = (((i - 46) / 10) ** 2 + ((j - 31) / 14) ** 2 < 1) & slab
+    data = np.where(body, HU_DISC, HU_BACKGROUND).astype(np.int16)
+    data[left] = -850
+    rng = np.random.default_rng(15)
+    data[right] = np.rint(35 + 15 * rng.standard_normal(int(right.sum()))).astype(np.int16)
+    hilum = np.array([25.0, 31.0, 12.0])
+    for target in ([10, 31, 12], [12, 21, 16], [12, 41, 16], [13, 24, 6], [13, 38, 6], [20, 31, 19], [19, 31, 4]):
+        for t in np.linspace(0.0, 1.0, 60):
+            v = tuple(np.rint(hilum + t * (np.asarray(target, float) - hilum)).astype(int))
+            if right[v]:
+                data[v] = -900
+    return data, np.diag([-sx, -sy, sz, 1.0]), right, left
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -408,6 +439,10 @@ def make_corpus(root: Path) -> list[HostileCase]:
     one_lung, one_lung_affine, _ = one_lung_volume()
     add("nifti-one-lung", write_nifti(root / "one-lung.nii.gz", one_lung, one_lung_affine), "ok", "",
         "chest with an airless right lung: right 0 mL, a warning (tests/hostile/test_predict_one_lung.py)")
+    white_lung, white_lung_affine, _, _ = white_lung_volume()
+    add("nifti-white-lung", write_nifti(root / "white-lung.nii.gz", white_lung, white_lung_affine), "ok", "",
+        "chest with a consolidated right lung carrying air bronchograms: counted as lung and consolidation, "
+        "a warning (tests/hostile/test_predict_white_lung.py)")
 
     # --- DICOM objects
     add("dicom-mr", write_dicom(root / "mr.dcm", modality="MR", sop_class="1.2.840.10008.5.1.4.1.1.4"),

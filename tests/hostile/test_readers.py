@@ -32,6 +32,7 @@ from .corpus import (
     HU_DISC,
     N_SLICES,
     ONE_LUNG_SPACING,
+    WHITE_LUNG_SPACING,
     PIXEL_SPACING,
     PNG16_MAX,
     SIZE,
@@ -40,6 +41,7 @@ from .corpus import (
     _main,
     make_corpus,
     one_lung_volume,
+    white_lung_volume,
     write_dicom,
     write_nifti,
 )
@@ -213,8 +215,18 @@ def _expect_one_lung(img):
     assert lung.transpose(2, 1, 0)[..., SIZE // 2:].sum() == lung.sum()
 
 
+def _expect_white_lung(img):
+    """Read like any volume, the consolidated lung on the patient's right (low x)."""
+    data, _, right, _ = white_lung_volume()
+    assert img.kind == "nifti" and img.is_hu and img.orientation == ("S", "P", "L")
+    np.testing.assert_allclose(img.spacing, WHITE_LUNG_SPACING[::-1], rtol=1e-5)
+    np.testing.assert_array_equal(img.array, data.transpose(2, 1, 0))
+    assert right.transpose(2, 1, 0)[..., :32].sum() == right.sum()
+
+
 OK_EXPECTATIONS = {
     "nifti-one-lung": _expect_one_lung,
+    "nifti-white-lung": _expect_white_lung,
     "nifti-4d-one-volume": lambda img: _expect_ct_volume(img, "nifti", 4, (SLICE_STEP, 0.8, 0.8)),
     "png-16bit": _expect_png16,
     "png-rgba-opaque": _expect_grey,

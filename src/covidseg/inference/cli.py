@@ -25,10 +25,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from covidseg.devices import DEVICE_HELP
     from covidseg.inference.config import LUNG_METHODS, OUTPUTS, SegmenterConfig
     from covidseg.inference.engine import PRECISIONS
+    from covidseg.inference.lung_hu import HULungConfig
     from covidseg.inference.postprocess import LesionFilterConfig
     from covidseg.quantify import SeverityConfig
 
-    seg, sev, flt = SegmenterConfig(), SeverityConfig(), LesionFilterConfig()
+    seg, sev, flt, hul = SegmenterConfig(), SeverityConfig(), LesionFilterConfig(), HULungConfig()
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="image (JPG/PNG), folder of images, NIfTI, DICOM file or series folder, "
                              "or a folder holding many of them (processed case by case)")
@@ -74,6 +75,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dependent-side", choices=["P", "A", "L", "R"], default=flt.dependent_side,
                         help="gravity-dependent side of the lungs: P for a supine patient, A prone "
                              "(default: %(default)s)")
+    parser.add_argument("--airless-lung", action=argparse.BooleanOptionalAction, default=hul.airless.enabled,
+                        help="HU volumes: count an airless lung with air bronchograms (on the side of a missing or "
+                             "small lung) as lung and consolidation, with a warning (default: %(default)s)")
     parser.add_argument("--series", default=None, help="DICOM series to read (UID, number or description)")
     parser.add_argument("--dicom-seg", action="store_true", help="also write a DICOM-SEG for DICOM input")
     parser.add_argument("--no-pictures", action="store_true", help="skip overlay/montage/curve pictures")
@@ -90,7 +94,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args):
+    from covidseg.inference.airless import AirlessConfig
     from covidseg.inference.config import OUTPUTS, SegmenterConfig
+    from covidseg.inference.lung_hu import HULungConfig
     from covidseg.inference.postprocess import LesionFilterConfig
     from covidseg.quantify import SeverityConfig
 
@@ -102,6 +108,7 @@ def _config(args):
                                      dependent_side=args.dependent_side)
         return SegmenterConfig(
             severity=severity, lesion_filters=filters,
+            hu_lung=HULungConfig(airless=AirlessConfig(enabled=args.airless_lung)),
             tasks=tasks, lung_method=args.lung_method, device=args.device, batch_size=args.batch_size,
             threads=args.threads, inference_size=args.inference_size, min_lesion_mm3=args.min_lesion_mm3,
             min_lesion_mm2=args.min_lesion_mm2, min_lesion_px=args.min_lesion_px, keep_probabilities=False,

@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 from scipy import ndimage as ndi
 
+from covidseg.inference.airless import AirlessConfig
 from covidseg.inference.morph import IN_PLANE_3D as _IN_PLANE_3D, border_labels, fill_holes_in_plane, lookup
 
 
@@ -44,7 +45,10 @@ class HULungConfig:
     (-2048, -3024 ...), not air. Air reaching the image border or the padding is still lung
     (a field of view cutting through it) when at most ``fov_cut_beyond`` of it lies outside
     the body's convex hull and at least ``fov_cut_enclosed`` of its 3-D air component lies
-    in slices where the body encloses it (the same lung above or below the cut)."""
+    in slices where the body encloses it (the same lung above or below the cut).
+    ``airless``: when an airless lung with air bronchograms on the side of a missing or small
+    lung counts as lung and consolidation (:class:`~covidseg.inference.airless.AirlessConfig`;
+    applied by the Segmenter to volumes)."""
 
     threshold: float = -400.0
     second_lung_fraction: float = 0.1
@@ -55,6 +59,7 @@ class HULungConfig:
     padding_below: float = -1200.0
     fov_cut_beyond: float = 0.5
     fov_cut_enclosed: float = 0.03
+    airless: AirlessConfig = AirlessConfig()
 
     def __post_init__(self):
         if not 0.0 < self.second_lung_fraction <= 1.0:
@@ -445,8 +450,9 @@ def lung_warnings(
     small = "left" if big == "right" else "right"
     if side_ml[small] < checks.one_lung_fraction * side_ml[big]:
         out.append(f"only the {big} lung was found ({small} lung {side_ml[small]:.0f} mL, {big} {side_ml[big]:.0f} mL): "
-                   f"expected after pneumonectomy or with an airless {small} lung (collapse, effusion, complete "
-                   f"consolidation, which is then not measured as lesion); otherwise check the lung mask")
+                   f"expected after pneumonectomy or with an airless {small} lung without air bronchograms "
+                   f"(collapse, effusion, consolidation without open airways, which is then not measured); "
+                   f"otherwise check the lung mask")
         return out
     # Caudal end of each lung (mm along the head-feet axis, larger = lower).
     low = {}

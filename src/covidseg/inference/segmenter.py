@@ -21,6 +21,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from covidseg.errors import ConfigError, InputError, ModelError
+from covidseg.inference.airless import find_airless_lungs
 from covidseg.inference.config import SegmenterConfig
 from covidseg.inference.engine import Box, InferenceMemoryError, Runner
 from covidseg.io.windowing import MODEL_WINDOW, Window, intensity_range, to_unit
@@ -219,6 +220,15 @@ class Segmenter:
                                   top_is_last=orientation[0].upper() == "S", config=cfg.hu_lung)
             lung_hu = found.lung if found.lung.ndim == 3 else found.lung[None]
             clock.mark("lung_hu")
+        # 1b. an airless lung carrying air bronchograms is lung (and consolidation, below); added
+        # before the networks so that their box frames both lungs as in training
+        airless = None
+        if lung_hu is not None and array.ndim == 3:
+            airless = find_airless_lungs(volume, lung_hu, spacing, orientation, _midline(found, orientation),
+                                         cfg.hu_lung.airless)
+            if airless.lungs:
+                lung_hu = lung_hu | airless.mask
+            clock.mark("lung_hu")
 
         # 2. networks, slice batches inside the lung box (not for a lung the HU method gives)
         probs: dict[str, np.ndarray] = {}
@@ -294,9 +304,15 @@ class Segmenter:
                 if extended.sum() > lung.sum():
                     lung, lung_source = extended, "hu+lesion"
                 lesion &= lung
+            airless_lesion = airless.mask if airless is not None and airless.lungs and lung_source.startswith("hu") \
+                else None
+            if airless_lesion is not None:
+                lesion |= airless_lesion  # the whole airless lung is consolidation, whatever the network saw
             lesion = remove_small_components(lesion, self._min_lesion_voxels(spacing, array.ndim))
             if "classes" in cfg.tasks:
                 classes = split_classes(lesion, probs.get("ggo"), probs.get("consolidation"))
+                if airless_lesion is not None:
+                    classes[airless_lesion] = 2
         clock.mark("postprocess")
 
         # 4. measurements (in the input's own array shape)
@@ -313,6 +329,8 @@ class Segmenter:
                                severity=cfg.severity)
         warnings = lung_warnings(lung_for_measure, sides, spacing, orientation,
                                  fov_cut_slices=found.fov_cut_slices if found is not None else 0)
+        if airless is not None and lung_source.startswith("hu"):
+            warnings += airless.warnings()
         clock.mark("quantify")
         if not cfg.keep_probabilities:
             probs = {}
