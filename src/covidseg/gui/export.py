@@ -23,11 +23,12 @@ from covidseg.errors import ConfigError, InputError
 from covidseg.gui import grades
 from covidseg.gui.formatting import COLUMNS, ROWS, format_percent, format_value, region_values
 from covidseg.gui.grades import translate
-from covidseg.inference import render
+from covidseg.report import render
+from covidseg.report.model import build_report
 from covidseg.io import atomic_write, write_mask
 
 if TYPE_CHECKING:  # pragma: no cover
-    from covidseg.inference import Prediction
+    from covidseg.inference.prediction import PredictionData
 
 MASK_FORMATS = ("png", "nifti", "dicom-seg")
 REPORT_SUFFIXES = (".json", ".csv", ".html", ".pdf")
@@ -40,7 +41,7 @@ CURVE_SIZE = (PAGE_PX[0], 240)  # px on the page, under the table
 DICOM_KINDS = ("dicom-series", "dicom-file")
 
 
-def _masks(pred: "Prediction") -> dict[str, np.ndarray]:
+def _masks(pred: "PredictionData") -> dict[str, np.ndarray]:
     out = {}
     for name in ("lung", "lesion", "classes"):
         m = getattr(pred, name)
@@ -64,7 +65,7 @@ def write_png(array_or_image, path: str | Path) -> Path:
     return path
 
 
-def export_masks(pred: "Prediction", folder: str | Path, fmt: str) -> list[Path]:
+def export_masks(pred: "PredictionData", folder: str | Path, fmt: str) -> list[Path]:
     """Write the lung, lesion and lesion-type masks of ``pred`` into ``folder``.
 
     ``png``: binary masks 0/255 and ``classes`` 0/1/2 (a volume: one PNG per slice in a
@@ -80,7 +81,7 @@ def export_masks(pred: "Prediction", folder: str | Path, fmt: str) -> list[Path]
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     if fmt == "dicom-seg":
-        from covidseg.inference.dicom_seg import write_dicom_seg
+        from covidseg.report.dicom_seg import write_dicom_seg
 
         return [write_dicom_seg(pred, folder / "segmentation.dcm")]
     for name, mask in _masks(pred).items():
@@ -102,7 +103,7 @@ def export_masks(pred: "Prediction", folder: str | Path, fmt: str) -> list[Path]
 
 
 # ---------------------------------------------------------------------------- pictures
-def most_affected_slice(pred: "Prediction") -> int:
+def most_affected_slice(pred: "PredictionData") -> int:
     """Index of the slice with most lesion (most lung if none) of a volume; 0 for a slice."""
     if pred.image.array.ndim == 2:
         return 0
@@ -112,7 +113,7 @@ def most_affected_slice(pred: "Prediction") -> int:
     return pred.image.array.shape[0] // 2
 
 
-def key_picture(pred: "Prediction", index: int | None = None) -> Image.Image:
+def key_picture(pred: "PredictionData", index: int | None = None) -> Image.Image:
     """The overlay of one slice, drawn like ``covidseg predict``'s overlay.png (the legend and
     caption are text of the report, so they follow the interface language)."""
     img = pred.image
@@ -126,14 +127,14 @@ def key_picture(pred: "Prediction", index: int | None = None) -> Image.Image:
     return Image.fromarray(rgb)
 
 
-def slice_lung_values(pred: "Prediction") -> list[float] | None:
+def slice_lung_values(pred: "PredictionData") -> list[float] | None:
     if pred.lung is None or pred.lung.ndim != 3:
         return None
     per = float(np.prod(pred.image.spacing[1:])) if pred.image.spacing is not None else 1.0
     return list(pred.lung.sum(axis=(1, 2)) * per)
 
 
-def curve_picture(pred: "Prediction", width: int = CURVE_SIZE[0], height: int = CURVE_SIZE[1]) -> bytes | None:
+def curve_picture(pred: "PredictionData", width: int = CURVE_SIZE[0], height: int = CURVE_SIZE[1]) -> bytes | None:
     """The per-slice curve as PNG, drawn like the panel's (Qt painter, the interface language);
     twice the size it is shown at, for print."""
     m = pred.measurements
@@ -154,7 +155,7 @@ def curve_picture(pred: "Prediction", width: int = CURVE_SIZE[0], height: int = 
 
 
 # ---------------------------------------------------------------------------- report
-def report_rows(pred: "Prediction") -> list[dict]:
+def report_rows(pred: "PredictionData") -> list[dict]:
     m = pred.measurements
     sev = m.severity
     rows = []
@@ -170,8 +171,8 @@ def report_rows(pred: "Prediction") -> list[dict]:
     return rows
 
 
-def write_json(pred: "Prediction", path: Path, edits: dict | None = None) -> Path:
-    report = pred.report()
+def write_json(pred: "PredictionData", path: Path, edits: dict | None = None) -> Path:
+    report = build_report(pred)
     if edits:
         report["edited"] = {"by_hand": True, **edits}
     text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
@@ -180,7 +181,7 @@ def write_json(pred: "Prediction", path: Path, edits: dict | None = None) -> Pat
     return path
 
 
-def write_csv(pred: "Prediction", path: Path, edits: dict | None = None) -> Path:
+def write_csv(pred: "PredictionData", path: Path, edits: dict | None = None) -> Path:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
     writer.writeheader()
@@ -196,7 +197,7 @@ def _labels() -> dict[str, str]:
             "consolidation_percent": translate("Report", "Consolidation % of lung")}
 
 
-def _picture_height(pred: "Prediction", width: int) -> int:
+def _picture_height(pred: "PredictionData", width: int) -> int:
     """Height of the overlay picture shown ``width`` wide, to scale of the pixel spacing."""
     shape = pred.image.array.shape[-2:]
     sp = pred.image.spacing
@@ -204,7 +205,7 @@ def _picture_height(pred: "Prediction", width: int) -> int:
     return max(1, round(width * shape[0] / shape[1] * aspect))
 
 
-def report_html(pred: "Prediction", pictures: dict[str, str], *, view_index: int | None = None,
+def report_html(pred: "PredictionData", pictures: dict[str, str], *, view_index: int | None = None,
                 edits: dict | None = None) -> str:
     """One-page report in the interface language. ``pictures`` maps ``overlay`` / ``curve``
     to an ``<img src>`` value (a data URI for a standalone HTML file, a resource name for the
@@ -298,7 +299,7 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def write_html(pred: "Prediction", path: Path, view_index: int | None = None, edits: dict | None = None) -> Path:
+def write_html(pred: "PredictionData", path: Path, view_index: int | None = None, edits: dict | None = None) -> Path:
     pictures = {"overlay": _data_uri(_png_bytes(key_picture(pred, view_index)))}
     curve = curve_picture(pred)
     if curve is not None:
@@ -309,7 +310,7 @@ def write_html(pred: "Prediction", path: Path, view_index: int | None = None, ed
     return path
 
 
-def report_document(pred: "Prediction", view_index: int | None = None, edits: dict | None = None):
+def report_document(pred: "PredictionData", view_index: int | None = None, edits: dict | None = None):
     """The report as a QTextDocument laid out on the A4 text area (:data:`PAGE_PX`)."""
     from PySide6.QtCore import QByteArray, QSizeF, QUrl
     from PySide6.QtGui import QImage, QTextDocument
@@ -328,7 +329,7 @@ def report_document(pred: "Prediction", view_index: int | None = None, edits: di
     return doc
 
 
-def write_pdf(pred: "Prediction", path: Path, view_index: int | None = None, edits: dict | None = None) -> Path:
+def write_pdf(pred: "PredictionData", path: Path, view_index: int | None = None, edits: dict | None = None) -> Path:
     """An A4 PDF of :func:`report_document` (Qt's rich-text engine, no browser needed)."""
     from PySide6.QtCore import QMarginsF
     from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
@@ -345,7 +346,7 @@ def write_pdf(pred: "Prediction", path: Path, view_index: int | None = None, edi
     return path
 
 
-def write_report(pred: "Prediction", path: str | Path, view_index: int | None = None, *,
+def write_report(pred: "PredictionData", path: str | Path, view_index: int | None = None, *,
                  edits: dict | None = None) -> Path:
     """Write the report in the format named by ``path``'s suffix (.json .csv .html .pdf)."""
     path = Path(path)

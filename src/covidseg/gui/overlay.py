@@ -2,7 +2,7 @@
 
 Qt-free on purpose (tests and the HTML/PDF report use it too); only :func:`to_qimage`
 touches Qt, and imports it lazily. Colours are those of ``covidseg predict``'s pictures
-(:mod:`covidseg.inference.render`) so the window and the saved overlays read alike.
+(:mod:`covidseg.report.render`) so the window and the saved overlays read alike.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from covidseg.inference.render import CONSOLIDATION_COLOUR, GGO_COLOUR, LESION_COLOUR, LUNG_COLOUR
+from covidseg.report.render import CONSOLIDATION_COLOUR, GGO_COLOUR, LESION_COLOUR, LUNG_COLOUR
 
 __all__ = ["DisplayWindow", "PRESETS", "OverlayOptions", "grey", "lung_outline", "compose", "to_qimage",
            "LUNG_COLOUR", "GGO_COLOUR", "CONSOLIDATION_COLOUR", "LESION_COLOUR"]

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage as ndi
 
-from covidseg.inference.engine import TRAINING_HU_WINDOW
+from covidseg.io.windowing import MODEL_WINDOW
 
 LUNG_COLOUR = (0, 200, 255)
 GGO_COLOUR = (255, 215, 0)
@@ -26,7 +26,7 @@ def pretty_unit(unit: str) -> str:
 
 def grey(slice2d: np.ndarray, is_hu: bool, value_range: tuple[float, float] | None = None) -> np.ndarray:
     """8-bit display of a slice: HU through the training window, images as they are."""
-    lo, hi = TRAINING_HU_WINDOW if is_hu else (value_range or (0.0, 255.0))
+    lo, hi = (MODEL_WINDOW.lower, MODEL_WINDOW.upper) if is_hu else (value_range or (0.0, 255.0))
     out = (np.asarray(slice2d, np.float32) - lo) * (255.0 / (hi - lo))
     return np.clip(out, 0, 255).astype(np.uint8)
 
