@@ -18,7 +18,7 @@ import numpy as np
 from covidseg.batch.outputs import REPORT_NAME, input_identity, install, manifest_of, staged_folder
 from covidseg.errors import ConfigError
 from covidseg.io import atomic_write, mask_suffix, write_mask
-from covidseg.report.model import jsonable, build_report, patient_data
+from covidseg.report.model import CaseReport, jsonable, patient_data
 from covidseg.report.pictures import write_pictures
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -108,7 +108,7 @@ def write_case(pred: "PredictionData", folder: Path, *, dicom_seg: bool = False,
         written.append(write_dicom_seg(pred, folder / "segmentation.dcm"))
     pred.timings["save"] = round(time.perf_counter() - t0, 4)
     names = [p.name for p in written] + [REPORT_NAME]
-    report = build_report(pred, names)
+    report = CaseReport.of(pred).to_json(names)
     if include_phi:
         report["patient"] = patient_data(pred)
     settings = run_settings(pred.config, pred.precision, dicom_seg=dicom_seg, pictures=pictures,

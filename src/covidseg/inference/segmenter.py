@@ -39,9 +39,10 @@ class Prediction(PredictionData):
     with the report and the case folder one call away."""
 
     def report(self) -> dict:
-        from covidseg.report.model import build_report
+        """The content of report.json (:class:`covidseg.report.model.CaseReport`)."""
+        from covidseg.report.model import CaseReport
 
-        return build_report(self)
+        return CaseReport.of(self).to_json()
 
     def save(self, folder: str | os.PathLike, *, dicom_seg: bool = False, pictures: bool = True,
              include_phi: bool = False) -> list[Path]:

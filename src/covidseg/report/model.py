@@ -1,4 +1,8 @@
-"""The case report: what report.json holds, built from a Prediction.
+"""The one report of a case: :class:`CaseReport`, built once from a prediction.
+
+``report.json`` is its serialisation (:meth:`CaseReport.to_json`); the GUI's results panel
+and its CSV / HTML / PDF reports show the same numbers (:meth:`CaseReport.table`) with
+their own, translated words.
 
 Patient data: report.json carries only allowlisted technical metadata of the input
 (:data:`SAFE_METADATA`); the patient identifiers in :data:`PHI_KEYWORDS` are added (to
@@ -8,7 +12,9 @@ standard requires it to carry the source's patient and study modules.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +24,7 @@ from covidseg import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
     from covidseg.inference.prediction import PredictionData
+    from covidseg.quantify.measure import Measurements, RegionMeasure, Severity
 
 #: Technical input metadata copied into report.json (an allowlist: anything a reader adds
 #: later stays out unless listed here).
@@ -29,6 +36,17 @@ PHI_KEYWORDS = ("PatientName", "PatientID", "OtherPatientIDs", "OtherPatientName
                 "PatientSex", "PatientAge", "PatientAddress", "PatientTelephoneNumbers", "AccessionNumber",
                 "StudyID", "StudyDate", "StudyTime", "InstitutionName", "InstitutionAddress",
                 "ReferringPhysicianName", "PerformingPhysicianName", "OperatorsName", "StationName")
+
+#: the regions of a case report (both lungs, each lung) and the numbers of each region
+REGIONS = ("whole", "right", "left")
+ROWS = ("lung", "lesion", "ggo", "consolidation", "lesion_percent", "ggo_percent", "consolidation_percent")
+
+UNIT_NOTES = {
+    "mL": "volumes in mL from the voxel spacing",
+    "mm2": "areas in mm^2 from the pixel spacing",
+    "pixels": "no pixel spacing is known for this input: areas are pixel counts",
+    "voxels": "no voxel spacing is known for this input: volumes are voxel counts",
+}
 
 
 def jsonable(value):
@@ -87,61 +105,112 @@ def patient_data(pred: "PredictionData") -> dict:
     return out
 
 
-def build_report(pred: "PredictionData", files: list[str] | None = None) -> dict:
-    img = pred.image
-    m = pred.measurements
-    meta = img.metadata or {}
-    unit_note = {
-        "mL": "volumes in mL from the voxel spacing",
-        "mm2": "areas in mm^2 from the pixel spacing",
-        "pixels": "no pixel spacing is known for this input: areas are pixel counts",
-        "voxels": "no voxel spacing is known for this input: volumes are voxel counts",
-    }[m.unit]
-    report = {
-        "covidseg_version": __version__,
-        "input": {
-            "path": str(img.source) if img.source is not None else None,
-            "kind": img.kind,
-            "shape": list(img.shape),
-            "spacing_mm": list(img.spacing) if img.spacing is not None else None,
-            "spacing_known": img.spacing is not None,
-            "is_hu": bool(img.is_hu),
-            "orientation": list(img.orientation),
-            # False when the input has no patient geometry (JPG/PNG, a DICOM slice without
-            # ImagePositionPatient/ImageOrientationPatient): the axes are assumed to be the
-            # radiological display, so "right"/"left" rest on that assumption.
-            "orientation_known": img.affine is not None,
-            "series_instance_uid": meta.get("series_uid"),
-            "metadata": {k: meta[k] for k in SAFE_METADATA if meta.get(k) is not None},
-        },
-        "models": pred.models,
-        "tasks": list(pred.tasks),
-        "lung_source": pred.lung_source,
-        "precision": pred.precision,
-        "unit": m.unit,
-        "unit_note": unit_note,
-        "measurements": {
-            "whole": m.whole, "right": m.right, "left": m.left,
-        },
-        "severity": m.severity,
-        "severity_definitions": severity_definitions(pred),
-        # lesion the HU false-positive filters removed (vessels, dependent bands), in `unit`;
-        # null when they did not run (plain images, filters off)
-        "lesion_filtered": pred.lesion_filtered,
-        "warnings": list(pred.warnings),
-        "slice_lesion": m.slice_lesion,
-        "slice_unit": m.slice_unit,
-        "timings_s": dict(pred.timings),
+def region_values(region: "RegionMeasure | None") -> dict[str, float | None]:
+    """The :data:`ROWS` of one region (percentages of that region's lung); all None when
+    the region is unknown (no left/right split)."""
+    if region is None:
+        return dict.fromkeys(ROWS)
+
+    def pct(part):
+        return None if part is None or not region.lung else 100.0 * part / region.lung
+
+    return {"lung": region.lung, "lesion": region.lesion, "ggo": region.ggo,
+            "consolidation": region.consolidation, "lesion_percent": region.lesion_percent,
+            "ggo_percent": pct(region.ggo), "consolidation_percent": pct(region.consolidation)}
+
+
+def input_record(image) -> dict:
+    """report.json's ``input``: what was read (no patient data: :data:`SAFE_METADATA`)."""
+    meta = image.metadata or {}
+    return {
+        "path": str(image.source) if image.source is not None else None,
+        "kind": image.kind,
+        "shape": list(image.shape),
+        "spacing_mm": list(image.spacing) if image.spacing is not None else None,
+        "spacing_known": image.spacing is not None,
+        "is_hu": bool(image.is_hu),
+        "orientation": list(image.orientation),
+        # False when the input has no patient geometry (JPG/PNG, a DICOM slice without
+        # ImagePositionPatient/ImageOrientationPatient): the axes are assumed to be the
+        # radiological display, so "right"/"left" rest on that assumption.
+        "orientation_known": image.affine is not None,
+        "series_instance_uid": meta.get("series_uid"),
+        "metadata": {k: meta[k] for k in SAFE_METADATA if meta.get(k) is not None},
     }
-    if files is not None:
-        report["files"] = files
-    import dataclasses
-
-    def expand(v):
-        return dataclasses.asdict(v) if dataclasses.is_dataclass(v) else v
-
-    report["measurements"] = {k: expand(v) for k, v in report["measurements"].items()}
-    report["severity"] = expand(report["severity"])
-    return jsonable(report)
 
 
+@dataclass(frozen=True)
+class CaseReport:
+    """What the report of one case says, built once by :meth:`of`.
+
+    ``input``: report.json's ``input`` record; ``measurements``: sizes per region, the
+    severity grades and the per-slice series (:class:`covidseg.quantify.Measurements`);
+    ``lesion_filtered``: lesion the HU false-positive filters removed, in ``unit`` (None
+    when they did not run: plain images, filters off).
+    """
+
+    input: dict
+    models: list[dict]
+    tasks: tuple[str, ...]
+    lung_source: str
+    precision: str | None
+    measurements: "Measurements"
+    severity_definitions: dict
+    lesion_filtered: dict[str, float] | None
+    warnings: tuple[str, ...]
+    timings: dict[str, float]
+    version: str = __version__
+
+    @classmethod
+    def of(cls, pred: "PredictionData") -> "CaseReport":
+        return cls(input=input_record(pred.image), models=list(pred.models), tasks=tuple(pred.tasks),
+                   lung_source=pred.lung_source, precision=pred.precision, measurements=pred.measurements,
+                   severity_definitions=severity_definitions(pred), lesion_filtered=pred.lesion_filtered,
+                   warnings=tuple(pred.warnings), timings=dict(pred.timings))
+
+    @property
+    def unit(self) -> str:
+        return self.measurements.unit
+
+    @property
+    def severity(self) -> "Severity":
+        return self.measurements.severity
+
+    def region(self, name: str) -> "RegionMeasure | None":
+        if name not in REGIONS:
+            raise ValueError(f"name must be one of {REGIONS}, got {name!r}")
+        return getattr(self.measurements, name)
+
+    def table(self) -> dict[str, dict[str, float | None]]:
+        """``{region: {row: value}}`` for every region of :data:`REGIONS` and row of :data:`ROWS`."""
+        return {name: region_values(self.region(name)) for name in REGIONS}
+
+    def to_json(self, files: list[str] | None = None) -> dict:
+        """The content of report.json (without the ``run``, ``manifest`` and ``patient``
+        entries a case folder adds)."""
+        m = self.measurements
+        report = {
+            "covidseg_version": self.version,
+            "input": self.input,
+            "models": self.models,
+            "tasks": list(self.tasks),
+            "lung_source": self.lung_source,
+            "precision": self.precision,
+            "unit": m.unit,
+            "unit_note": UNIT_NOTES[m.unit],
+            "measurements": {name: _asdict(self.region(name)) for name in REGIONS},
+            "severity": _asdict(m.severity),
+            "severity_definitions": self.severity_definitions,
+            "lesion_filtered": self.lesion_filtered,
+            "warnings": list(self.warnings),
+            "slice_lesion": m.slice_lesion,
+            "slice_unit": m.slice_unit,
+            "timings_s": dict(self.timings),
+        }
+        if files is not None:
+            report["files"] = files
+        return jsonable(report)
+
+
+def _asdict(value):
+    return dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
