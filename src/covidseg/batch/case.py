@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from covidseg.batch.outputs import REPORT_NAME, input_identity, install, manifest_of, staged_folder
+from covidseg.batch.outputs import REPORT_NAME, input_identity, install, interrupts_held, manifest_of, staged_folder
 from covidseg.errors import ConfigError
 from covidseg.io import atomic_write, mask_suffix, write_mask
 from covidseg.report.model import CaseReport, jsonable, patient_data
@@ -98,7 +98,8 @@ def write_case(pred: "PredictionData", folder: Path, *, dicom_seg: bool = False,
     # gzip-compressing big NIfTI masks dominates saving and releases the GIL: write them in
     # parallel threads while the pictures are drawn.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = [pool.submit(write, name, mask) for name, mask in masks.items() if mask is not None]
+        with interrupts_held():
+            futures = [pool.submit(write, name, mask) for name, mask in masks.items() if mask is not None]
         pictures_written = write_pictures(pred, folder) if pictures else []
         written += [f.result() for f in futures]
     written += pictures_written
