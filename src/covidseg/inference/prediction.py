@@ -45,3 +45,6 @@ class PredictionData:
     # lesion removed by the HU false-positive filters, in ``measurements.unit`` (None: not run)
     lesion_filtered: dict[str, float] | None = None
     warnings: list[str] = field(default_factory=list)  # implausible lung (lung_hu.lung_warnings)
+    # the patient's midline: index along the lateral in-plane axis (HU input: the body's centre)
+    # that split the lung into right and left; None: not known (split by the lungs' gap)
+    midline: float | None = None

@@ -282,9 +282,10 @@ class Segmenter:
         squeeze = (lambda a: a) if array.ndim == 3 else (lambda a: None if a is None else a[0])
         lung, lesion, classes = squeeze(lung), squeeze(lesion), squeeze(classes)
         sides = None
+        midline = _midline(found, orientation)
         lung_for_measure = lung if lung is not None else np.zeros(array.shape, bool)
         try:
-            sides = split_left_right(lung_for_measure, orientation, midline=_midline(found, orientation))
+            sides = split_left_right(lung_for_measure, orientation, midline=midline)
         except ValueError:
             sides = None
         measurements = measure(lung_for_measure, lesion if lesion is not None else np.zeros(array.shape, bool),
@@ -302,7 +303,7 @@ class Segmenter:
                           models=[m.describe() for m in self.models], lung_source=lung_source,
                           tasks=cfg.tasks, timings=clock.timings, config=cfg,
                           precision=self.runner.precision if self.runner is not None else None,
-                          lesion_filtered=lesion_filtered, warnings=warnings)
+                          lesion_filtered=lesion_filtered, warnings=warnings, midline=midline)
 
     def _filter_hu(self, volume, lesion, lung, spacing, orientation, ndim):
         """The HU false-positive filters (vessels, dependent bands) on the input's own grid;
