@@ -41,7 +41,7 @@ def test_every_mirrored_predict_flag_defaults_to_its_dataclass_field():
 
 
 def test_predict_without_flags_is_the_default_segmenter_config():
-    from covidseg.inference.cli import _config
+    from covidseg.batch.cli import _config
 
     args = build_parser("predict").parse_args(["predict", "x.png", "-o", "out"])
     assert _config(args) == dataclasses.replace(SegmenterConfig(), keep_probabilities=False)

@@ -18,7 +18,7 @@ from covidseg.errors import CovidsegError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "predict": ("covidseg.inference.cli", "segment lung and lesions in CT images/volumes and measure them"),
+    "predict": ("covidseg.batch.cli", "segment lung and lesions in CT images/volumes and measure them"),
     "train": ("covidseg.training.cli", "train MA-UNet / U-Net on a COVID-SemiSeg-style folder"),
     "pseudolabel": ("covidseg.training.pseudolabel", "label unlabeled slices with teacher models (self-training)"),
     "evaluate": ("covidseg.evaluation.cli", "evaluate a model or predicted masks (binary and published protocols)"),

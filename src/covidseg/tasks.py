@@ -47,6 +47,8 @@ TASKS: dict[str, TaskSpec] = {
 }
 
 # Label values (in the task's own label map) that make up the lesion and the lung.
+# Label value of pixels left out of the loss (a teacher's unsure pixels in pseudo-label maps).
+IGNORE = 255
 LESION_VALUES = {"lesion": (1,), "classes": (1, 2), "all": (2, 3)}
 LUNG_VALUES = {"lung": (1,), "all": (1, 2, 3)}
 

@@ -54,6 +54,21 @@ def inputs(semiseg, ct_examples, slices_folder) -> dict[str, Path]:
     }
 
 
+@pytest.fixture(scope="session")
+def cli_outputs(inputs, tiny_model, tmp_path_factory) -> dict[str, Path]:
+    """`covidseg predict` on every input once: kind -> the case's output folder."""
+    from covidseg.cli import main
+
+    out = tmp_path_factory.mktemp("predict")
+    folders = {}
+    for kind, path in inputs.items():
+        target = out / kind.replace("-", "_")
+        assert main(["predict", str(path), "-o", str(target), "--model", str(tiny_model), "-q"]) == 0
+        (case,) = [p for p in target.iterdir() if p.is_dir()]
+        folders[kind] = case
+    return folders
+
+
 @pytest.fixture()
 def window(qtbot, tmp_path, tiny_model):
     """The main window with its own settings file and the tiny model."""

@@ -223,3 +223,27 @@ def test_measuring_in_the_lung_box_gives_the_same_numbers(orientation):
     head = [i for i, o in enumerate(orientation) if o in "SI"]
     assert box[head[0] if head else 0] == slice(None)  # the slice axis is never cropped
     assert lung[box].sum() == lung.sum()
+
+
+def test_an_edit_keeps_a_single_lung_on_its_side():
+    """The editor re-splits the lungs with the Segmenter's midline (the body's centre), not by
+    the array's centre: one erased spot must not turn a lone left lung into a right lung.
+    (The one-lung chest of the hostile corpus, padded with air on the patient's left so the
+    array's centre lies left of the lung.)"""
+    from covidseg import Segmenter
+    from hostile.corpus import ONE_LUNG_SPACING, one_lung_volume
+
+    data, _, _ = one_lung_volume()  # (x, y, z): x toward the patient's left
+    vol = np.pad(np.transpose(data, (2, 1, 0)).astype(np.float32), ((0, 0), (0, 0), (0, 60)), constant_values=-1000)
+    sx, sy, sz = ONE_LUNG_SPACING
+    pred = Segmenter(tasks=("lung",), lung_method="hu").predict(vol, spacing=(sz, sy, sx), hu=True, orientation="SPL")
+    m = pred.measurements
+    assert m.right.lung == 0 and m.left.lung > 0 and pred.midline is not None
+    assert vol.shape[2] / 2 > np.nonzero(pred.lung.any(axis=(0, 1)))[0].max()  # the array's centre: past the lung
+
+    editor = MaskEditor(pred)
+    k = int(np.argmax(pred.lung.sum(axis=(1, 2))))
+    rows, cols = np.nonzero(pred.lung[k])
+    assert editor.stroke(0, k, Brush(label="lung", erase=True, diameter=3), [(float(rows[0]), float(cols[0]))])
+    edited = editor.prediction().measurements
+    assert edited.right.lung == 0 and 0 < edited.left.lung < m.left.lung

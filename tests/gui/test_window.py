@@ -18,21 +18,6 @@ from covidseg.io import read_image
 KINDS = ["image", "slices", "nifti", "dicom-series", "dicom-file"]
 
 
-@pytest.fixture(scope="session")
-def cli_outputs(inputs, tiny_model, tmp_path_factory) -> dict[str, Path]:
-    """`covidseg predict` on every input once: kind -> the case's output folder."""
-    from covidseg.cli import main
-
-    out = tmp_path_factory.mktemp("predict")
-    folders = {}
-    for kind, path in inputs.items():
-        target = out / kind.replace("-", "_")
-        assert main(["predict", str(path), "-o", str(target), "--model", str(tiny_model), "-q"]) == 0
-        (case,) = [p for p in target.iterdir() if p.is_dir()]
-        folders[kind] = case
-    return folders
-
-
 def name_is_2d(folder: Path) -> bool:
     """A single DICOM slice gets a one-slice NIfTI mask: compare it as 2-D."""
     report = json.loads((folder / "report.json").read_text())

@@ -8,18 +8,18 @@ import json
 
 import pytest
 
-from covidseg.inference.outputs import validate_case
+from covidseg.batch.outputs import validate_case
 
 from .test_predict_support import leftovers, predict_argv, spawn, synthetic_ct, tiny_model
 
 # Slow every case's pictures a little so the two runs interleave case by case.
 SLOWER = """
-import time, covidseg.inference.export as ex
-_orig = ex._pictures
+import time, covidseg.batch.case as ex
+_orig = ex.write_pictures
 def _slow(pred, folder):
     time.sleep(0.4)
     return _orig(pred, folder)
-ex._pictures = _slow
+ex.write_pictures = _slow
 """
 
 

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from covidseg.cli import main
-from covidseg.inference.outputs import validate_case
+from covidseg.batch.outputs import validate_case
 
 from .corpus import make_corpus
 from .test_predict_support import leftovers, predict_argv, synthetic_ct, tiny_model

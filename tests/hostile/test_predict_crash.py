@@ -12,21 +12,21 @@ import time
 import pytest
 
 from covidseg.cli import main
-from covidseg.inference.outputs import validate_case
+from covidseg.batch.outputs import validate_case
 
 from .test_predict_support import file_states, leftovers, predict_argv, spawn, synthetic_ct, tiny_model
 
 # Every case after the first sleeps while its pictures are drawn: the kill then lands while a
 # staging folder holds that case's half-written files.
 SLOW_PICTURES = """
-import time, covidseg.inference.export as ex
-_orig, _calls = ex._pictures, [0]
+import time, covidseg.batch.case as ex
+_orig, _calls = ex.write_pictures, [0]
 def _slow(pred, folder):
     _calls[0] += 1
     if _calls[0] > 1:
         time.sleep(60)
     return _orig(pred, folder)
-ex._pictures = _slow
+ex.write_pictures = _slow
 """
 
 

@@ -58,7 +58,7 @@ def test_failed_cases_one_line_each_others_finish(tmp_path, model, capsys):
 
 
 def test_write_failure_leaves_nothing_of_the_case(tmp_path, model, capsys, monkeypatch):
-    from covidseg.inference import export
+    from covidseg.batch import case as export
 
     inputs = [_png(tmp_path / f"im{k}.png", k) for k in range(3)]
     real = export.write_mask
@@ -130,7 +130,7 @@ def test_planted_symlink_case_folder_is_not_followed(tmp_path, model, capsys):
 
 
 def test_unwritable_summary_keeps_finished_cases(tmp_path, model, capsys, monkeypatch):
-    from covidseg.inference import outputs
+    from covidseg.batch import outputs
 
     def full(*a, **kw):
         raise OSError(28, "No space left on device")

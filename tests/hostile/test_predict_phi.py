@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from covidseg.cli import main
-from covidseg.inference.outputs import safe_case_name
+from covidseg.batch.outputs import safe_case_name
 
 from .test_predict_support import leftovers, predict_argv, run_cli, tiny_model
 

@@ -80,7 +80,7 @@ def test_resume_never_replaces_another_inputs_case(tmp_path, model):
 def test_case_folder_of_another_input_is_kept_when_two_runs_pick_one_name(tmp_path, model, monkeypatch, capsys):
     """Names are chosen at start, but a concurrent run may install a case of the same name
     first: the install step itself must not replace another input's folder."""
-    from covidseg.inference import outputs
+    from covidseg.batch import outputs
 
     a, b = _png(tmp_path / "nA" / "scan.png", 0), _png(tmp_path / "nB" / "scan.png", 1)
     out = tmp_path / "X"

@@ -181,7 +181,7 @@ def test_white_lung_with_the_shipped_model(ct_examples, tmp_path, side):
     """The full pipeline with the shipped weights (3 cases, ~1 min of CPU): the white lung is
     about as large as the original lung, lesion and consolidation, the grade rises; the other
     lung keeps its volume (docs/severity.md has the numbers)."""
-    from covidseg.inference.models import WEIGHTS_DIR
+    from covidseg.inference.loading import WEIGHTS_DIR
 
     if not any((p / "config.json").is_file() for p in WEIGHTS_DIR.glob("*")):
         pytest.skip("no shipped weights")

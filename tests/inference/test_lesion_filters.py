@@ -150,7 +150,7 @@ def test_cli_flags_reach_the_config():
     import argparse
 
     from covidseg.errors import ConfigError
-    from covidseg.inference import cli
+    from covidseg.batch import cli
 
     parser = argparse.ArgumentParser()
     cli.configure(parser)
@@ -167,7 +167,7 @@ def test_cli_flags_reach_the_config():
 
 
 def test_summary_says_when_the_noise_floor_set_the_grade(tmp_path):
-    from covidseg.inference.outputs import summary_row
+    from covidseg.batch.outputs import summary_row
 
     report = {"measurements": {"whole": {"lesion_percent": 0.4}},
               "severity": {"mosmed_grade": "CT-0", "raw_mosmed_grade": "CT-1", "noise_floor_applied": True}}

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from covidseg.cli import main
-from covidseg.inference import outputs
-from covidseg.inference.outputs import (OutputLock, clean_stale, install, safe_case_name, staged_folder,
+from covidseg.batch import outputs
+from covidseg.batch.outputs import (OutputLock, clean_stale, install, safe_case_name, staged_folder,
                                         unique_names, validate_case)
 
 

@@ -201,6 +201,6 @@ def test_mirror_tta_averages_both_orientations(tiny_all):
 
 def test_tta_is_a_setting_that_resume_compares(tiny_all):
     from covidseg.inference.config import SegmenterConfig
-    from covidseg.inference.export import run_settings
+    from covidseg.batch.case import run_settings
 
     assert run_settings(SegmenterConfig(tta=True), "fp32", dicom_seg=False, pictures=True, include_phi=False)["tta"]

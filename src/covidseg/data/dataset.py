@@ -14,12 +14,12 @@ from PIL import Image
 
 from covidseg.data.augment import AugmentConfig, SliceAugment
 from covidseg.data.folder import Sample
+from covidseg.tasks import IGNORE
 
 # Supervision kinds of a sample: full task label, infection-only (the benchmark's machine
 # pseudo-labels), or a teacher's full task label map in which IGNORE marks the pixels the
 # teacher was not confident about (left out of the loss).
 FULL, LESION_ONLY, TEACHER = 0, 1, 2
-IGNORE = 255
 
 
 def resize_image(image: np.ndarray, size: int) -> np.ndarray:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from covidseg.tasks import build_label, get_task
+from covidseg.tasks import IGNORE, build_label, get_task
 from covidseg.errors import EmptyFolderError, FileMissingError, InputError
 from covidseg.io.formats import NIFTI_SUFFIXES, RASTER_SUFFIXES, file_kind, is_nifti, strip_suffix
 from covidseg.io.readers import read_image, read_label_map
@@ -222,7 +222,6 @@ def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: 
 
 def _label_map(values: np.ndarray, task: str, path: Path) -> np.ndarray:
     """A stored task label map (teacher pseudo-labels): values must be label indices or 255."""
-    from covidseg.data.dataset import IGNORE
 
     if values.ndim != 2:
         raise InputError(f"a label map must be a single-channel image, got shape {values.shape}", path)

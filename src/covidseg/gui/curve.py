@@ -16,9 +16,10 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter
 
 from covidseg.gui.formatting import UNIT_TEXT
 from covidseg.gui.grades import translate
+from covidseg.report.render import CURVE_LESION_COLOUR, CURVE_LUNG_COLOUR
 
-LESION = QColor("#ff8c00")
-LUNG = QColor("#0088bb")
+LESION = QColor(CURVE_LESION_COLOUR)
+LUNG = QColor(CURVE_LUNG_COLOUR)
 
 
 def nice_ceiling(v: float) -> float:

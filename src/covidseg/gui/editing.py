@@ -226,8 +226,8 @@ class MaskEditor:
 
         lung, lesion, classes = out(self.lung), out(self.lesion), out(self.classes)
         if self._sides_stale or self._sides is None:
-            try:
-                self._sides = split_left_right(lung, orientation)
+            try:  # the Segmenter's split, with its midline: an edit never moves a lung to the other side
+                self._sides = split_left_right(lung, orientation, midline=pred.midline)
             except ValueError:  # no lateral axis: no per-lung numbers (as in the Segmenter)
                 self._sides = None
             self._sides_stale = False

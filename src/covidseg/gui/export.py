@@ -21,13 +21,15 @@ from PIL import Image
 from covidseg import __version__
 from covidseg.errors import ConfigError, InputError
 from covidseg.gui import grades
-from covidseg.gui.formatting import COLUMNS, ROWS, format_percent, format_value, region_values
+from covidseg.gui.formatting import format_percent, format_value
 from covidseg.gui.grades import translate
-from covidseg.inference import render
+from covidseg.report import render
+from covidseg.report.model import REGIONS, ROWS, CaseReport
+from covidseg.report.pictures import slice_overlay
 from covidseg.io import atomic_write, write_mask
 
 if TYPE_CHECKING:  # pragma: no cover
-    from covidseg.inference import Prediction
+    from covidseg.inference.prediction import PredictionData
 
 MASK_FORMATS = ("png", "nifti", "dicom-seg")
 REPORT_SUFFIXES = (".json", ".csv", ".html", ".pdf")
@@ -40,7 +42,7 @@ CURVE_SIZE = (PAGE_PX[0], 240)  # px on the page, under the table
 DICOM_KINDS = ("dicom-series", "dicom-file")
 
 
-def _masks(pred: "Prediction") -> dict[str, np.ndarray]:
+def _masks(pred: "PredictionData") -> dict[str, np.ndarray]:
     out = {}
     for name in ("lung", "lesion", "classes"):
         m = getattr(pred, name)
@@ -64,7 +66,7 @@ def write_png(array_or_image, path: str | Path) -> Path:
     return path
 
 
-def export_masks(pred: "Prediction", folder: str | Path, fmt: str) -> list[Path]:
+def export_masks(pred: "PredictionData", folder: str | Path, fmt: str) -> list[Path]:
     """Write the lung, lesion and lesion-type masks of ``pred`` into ``folder``.
 
     ``png``: binary masks 0/255 and ``classes`` 0/1/2 (a volume: one PNG per slice in a
@@ -80,7 +82,7 @@ def export_masks(pred: "Prediction", folder: str | Path, fmt: str) -> list[Path]
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     if fmt == "dicom-seg":
-        from covidseg.inference.dicom_seg import write_dicom_seg
+        from covidseg.report.dicom_seg import write_dicom_seg
 
         return [write_dicom_seg(pred, folder / "segmentation.dcm")]
     for name, mask in _masks(pred).items():
@@ -102,7 +104,7 @@ def export_masks(pred: "Prediction", folder: str | Path, fmt: str) -> list[Path]
 
 
 # ---------------------------------------------------------------------------- pictures
-def most_affected_slice(pred: "Prediction") -> int:
+def most_affected_slice(pred: "PredictionData") -> int:
     """Index of the slice with most lesion (most lung if none) of a volume; 0 for a slice."""
     if pred.image.array.ndim == 2:
         return 0
@@ -112,39 +114,25 @@ def most_affected_slice(pred: "Prediction") -> int:
     return pred.image.array.shape[0] // 2
 
 
-def key_picture(pred: "Prediction", index: int | None = None) -> Image.Image:
-    """The overlay of one slice, drawn like ``covidseg predict``'s overlay.png (the legend and
-    caption are text of the report, so they follow the interface language)."""
-    img = pred.image
-    arr = img.array
-    k = most_affected_slice(pred) if index is None else int(index)
-    pick = (lambda a: None if a is None else (a if a.ndim == 2 else a[k]))
-    hi = float(arr.max()) if arr.size else 255.0
-    value_range = None if img.is_hu or hi <= 255 else (float(arr.min()), hi)
-    rgb = render.overlay(render.grey(pick(arr), img.is_hu, value_range), pick(pred.lung), pick(pred.classes),
-                         pick(pred.lesion))
-    return Image.fromarray(rgb)
+def key_picture(pred: "PredictionData", index: int | None = None) -> Image.Image:
+    """The overlay of one slice, the very picture of ``covidseg predict``'s overlay.png
+    (:func:`covidseg.report.pictures.slice_overlay`; the legend and caption are text of the
+    report, so they follow the interface language)."""
+    return Image.fromarray(slice_overlay(pred, most_affected_slice(pred) if index is None else int(index)))
 
 
-def slice_lung_values(pred: "Prediction") -> list[float] | None:
-    if pred.lung is None or pred.lung.ndim != 3:
-        return None
-    per = float(np.prod(pred.image.spacing[1:])) if pred.image.spacing is not None else 1.0
-    return list(pred.lung.sum(axis=(1, 2)) * per)
-
-
-def curve_picture(pred: "Prediction", width: int = CURVE_SIZE[0], height: int = CURVE_SIZE[1]) -> bytes | None:
-    """The per-slice curve as PNG, drawn like the panel's (Qt painter, the interface language);
-    twice the size it is shown at, for print."""
-    m = pred.measurements
+def curve_picture(report: CaseReport, width: int = CURVE_SIZE[0], height: int = CURVE_SIZE[1]) -> bytes | None:
+    """The per-slice curve of the report as PNG, drawn like the panel's (Qt painter, the
+    interface language); twice the size it is shown at, for print."""
+    m = report.measurements
     if m.slice_lesion is None or len(m.slice_lesion) < 2:
         return None
     from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 
     from covidseg.gui.curve import curve_image
 
-    image = curve_image(list(m.slice_lesion), slice_lung_values(pred), m.slice_unit or "pixels", 2 * width,
-                        2 * height, scale=2.0)
+    image = curve_image(list(m.slice_lesion), m.slice_lung, m.slice_unit or "pixels", 2 * width, 2 * height,
+                        scale=2.0)
     data = QByteArray()
     buf = QBuffer(data)
     buf.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -154,37 +142,38 @@ def curve_picture(pred: "Prediction", width: int = CURVE_SIZE[0], height: int = 
 
 
 # ---------------------------------------------------------------------------- report
-def report_rows(pred: "Prediction") -> list[dict]:
-    m = pred.measurements
-    sev = m.severity
+def report_rows(report: CaseReport) -> list[dict]:
+    """The CSV rows: one per region the case has (both lungs, then each lung if split), the
+    numbers of :meth:`CaseReport.table` rounded as in report.json."""
+    sev = report.severity
     rows = []
-    for col in COLUMNS:
-        region = getattr(m, col)
-        if region is None:
+    for region, values in report.table().items():
+        if report.region(region) is None:
             continue
-        row = {"input": str(pred.image.source or ""), "region": col, "unit": m.unit}
-        row.update({k: "" if v is None else round(float(v), 6) for k, v in region_values(region).items()})
+        row = {"input": report.input["path"] or "", "region": region, "unit": report.unit}
+        row.update({k: "" if v is None else round(float(v), 6) for k, v in values.items()})
         row.update(ratio_grade=sev.ratio_grade or "", mosmed_grade=sev.mosmed_grade or "",
                    zone_total="" if sev.zone_total is None else sev.zone_total)
         rows.append(row)
     return rows
 
 
-def write_json(pred: "Prediction", path: Path, edits: dict | None = None) -> Path:
-    report = pred.report()
+def write_json(report: CaseReport, path: Path, edits: dict | None = None) -> Path:
+    """report.json's content (:meth:`CaseReport.to_json`), marked when the masks were edited."""
+    data = report.to_json()
     if edits:
-        report["edited"] = {"by_hand": True, **edits}
-    text = json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+        data["edited"] = {"by_hand": True, **edits}
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     with atomic_write(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
 
 
-def write_csv(pred: "Prediction", path: Path, edits: dict | None = None) -> Path:
+def write_csv(report: CaseReport, path: Path, edits: dict | None = None) -> Path:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=CSV_FIELDS)
     writer.writeheader()
-    writer.writerows({**row, "edited": "yes" if edits else "no"} for row in report_rows(pred))
+    writer.writerows({**row, "edited": "yes" if edits else "no"} for row in report_rows(report))
     with atomic_write(path) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
     return path
@@ -196,29 +185,42 @@ def _labels() -> dict[str, str]:
             "consolidation_percent": translate("Report", "Consolidation % of lung")}
 
 
-def _picture_height(pred: "Prediction", width: int) -> int:
+def _legend_words() -> dict[str, str]:
+    return {"lung": translate("Report", "lung outline"), "ggo": translate("Report", "ground-glass opacity"),
+            "consolidation": translate("Report", "consolidation"), "lesion": translate("Report", "lesion")}
+
+
+def _picture_height(report: CaseReport, width: int) -> int:
     """Height of the overlay picture shown ``width`` wide, to scale of the pixel spacing."""
-    shape = pred.image.array.shape[-2:]
-    sp = pred.image.spacing
+    shape = report.input["shape"][-2:]
+    sp = report.input["spacing_mm"]
     aspect = float(sp[-2]) / float(sp[-1]) if sp is not None else 1.0
     return max(1, round(width * shape[0] / shape[1] * aspect))
 
 
-def report_html(pred: "Prediction", pictures: dict[str, str], *, view_index: int | None = None,
+def legend_of(pred: "PredictionData") -> list[tuple[str, tuple[int, int, int]]]:
+    """The overlay's legend (keys and colours of :func:`covidseg.report.render.legend_keys`)."""
+    return render.legend_keys(pred.classes is not None, pred.lesion is not None, pred.lung is not None)
+
+
+def report_html(report: CaseReport, pictures: dict[str, str], *, legend=(), view_index: int | None = None,
                 edits: dict | None = None) -> str:
-    """One-page report in the interface language. ``pictures`` maps ``overlay`` / ``curve``
-    to an ``<img src>`` value (a data URI for a standalone HTML file, a resource name for the
-    PDF). Laid out for :data:`PAGE_PX` (A4 less the margins): the overlay sits beside the
-    grades, the curve spans the page under the table, so nothing is wider than the page."""
-    m = pred.measurements
+    """One-page report of ``report`` in the interface language. ``pictures`` maps ``overlay``
+    / ``curve`` to an ``<img src>`` value (a data URI for a standalone HTML file, a resource
+    name for the PDF); ``legend``: the overlay's (:func:`legend_of`); ``view_index``: the
+    slice the overlay shows (volumes). Laid out for :data:`PAGE_PX` (A4 less the margins):
+    the overlay sits beside the grades, the curve spans the page under the table, so
+    nothing is wider than the page."""
+    m = report.measurements
     sev = m.severity
-    img = pred.image
+    inp = report.input
     esc = html.escape
     labels = _labels()
     head = "".join(f"<th>{esc(h)}</th>" for h in ("", translate("Report", "Both lungs"), translate("Report", "Right"), translate("Report", "Left")))
+    table = report.table()
     body = []
     for row in ROWS:
-        cells = [format_value(row, region_values(getattr(m, col))[row], m.unit) for col in COLUMNS]
+        cells = [format_value(row, table[region][row], m.unit) for region in REGIONS]
         body.append(f"<tr><th align='left'>{esc(labels[row])}</th>"
                     + "".join(f"<td align='right'>{esc(c)}</td>" for c in cells) + "</tr>")
     grade = sev.mosmed_grade
@@ -229,20 +231,17 @@ def report_html(pred: "Prediction", pictures: dict[str, str], *, view_index: int
     share = translate("Report", "Lesion: %1 of lung").replace("%1", format_percent(pct)) if pct is not None else ""
     secondary = [x for x in (grades.ratio_line(sev.ratio_grade, sev.ratio_thresholds), grades.zone_line(sev.zone_total))
                  if x]
-    spacing = translate("Report", "unknown") if img.spacing is None else " × ".join(f"{s:.3g}" for s in img.spacing) + " mm"
+    spacing = translate("Report", "unknown") if inp["spacing_mm"] is None else " × ".join(
+        f"{s:.3g}" for s in inp["spacing_mm"]) + " mm"
     unit_words = {"mL": translate("Report", "Volumes in mL from the voxel spacing."), "mm2": translate("Report", "Areas in mm² from the pixel spacing."),
                   "pixels": translate("Report", "No pixel spacing is known for this image: areas are pixel counts."),
                   "voxels": translate("Report", "No voxel spacing is known: volumes are voxel counts.")}.get(m.unit, m.unit)
-    k = most_affected_slice(pred) if view_index is None else int(view_index)
-    legend = [(render.LUNG_COLOUR, translate("Report", "lung outline"))] if pred.lung is not None else []
-    if pred.classes is not None:
-        legend += [(render.GGO_COLOUR, translate("Report", "ground-glass opacity")), (render.CONSOLIDATION_COLOUR, translate("Report", "consolidation"))]
-    elif pred.lesion is not None:
-        legend.append((render.LESION_COLOUR, translate("Report", "lesion")))
-    legend_html = " &nbsp; ".join(f"<span style='color:#{r:02x}{g:02x}{b:02x}'>■</span> {esc(name)}"
-                                  for (r, g, b), name in legend)
-    caption = "" if img.array.ndim == 2 else translate("Report", "slice %1 / %2").replace("%1", str(k + 1)).replace(
-        "%2", str(img.array.shape[0]))
+    words = _legend_words()
+    legend_html = " &nbsp; ".join(f"<span style='color:#{r:02x}{g:02x}{b:02x}'>■</span> {esc(words[key])}"
+                                  for key, (r, g, b) in legend)
+    volume = len(inp["shape"]) == 3
+    caption = "" if not volume or view_index is None else translate("Report", "slice %1 / %2").replace(
+        "%1", str(int(view_index) + 1)).replace("%2", str(inp["shape"][0]))
     T_COVIDSEG_REPORT = translate("Report", "covidseg report")
     T_INPUT = translate("Report", "Input:")
     T_SPACING = translate("Report", "spacing")
@@ -256,8 +255,8 @@ def report_html(pred: "Prediction", pictures: dict[str, str], *, view_index: int
         "table.n td, table.n th{border:1px solid #999;padding:2px 6px}</style></head>"
         f"<body style='max-width:{PAGE_PX[0]}px'>",
         f"<h2>{esc(T_COVIDSEG_REPORT)}</h2>",
-        f"<p><b>{esc(T_INPUT)}</b> {esc(str(img.source or ''))} ({esc(img.kind)}, "
-        f"{' × '.join(map(str, img.shape))}, {esc(T_SPACING)} {esc(spacing)})</p>",
+        f"<p><b>{esc(T_INPUT)}</b> {esc(inp['path'] or '')} ({esc(inp['kind'])}, "
+        f"{' × '.join(map(str, inp['shape']))}, {esc(T_SPACING)} {esc(spacing)})</p>",
     ]
     if edits:
         parts.append("<p style='color:#b71c1c'><b>"
@@ -275,18 +274,18 @@ def report_html(pred: "Prediction", pictures: dict[str, str], *, view_index: int
     ]
     parts.append(f"<table width='100%' border='0' cellspacing='0' cellpadding='0'><tr>")
     if "overlay" in pictures:
-        h = _picture_height(pred, OVERLAY_WIDTH)
+        h = _picture_height(report, OVERLAY_WIDTH)
         parts.append(f"<td width='{OVERLAY_WIDTH + 12}' valign='top'><img src='{pictures['overlay']}' "
                      f"width='{OVERLAY_WIDTH}' height='{h}'><br><span style='font-size:8pt'>{esc(caption)}"
                      f"<br>{legend_html}</span></td>")
     parts.append("<td valign='top'>" + "".join(grade_cell) + "</td></tr></table>")
     parts.append(f"<table class='n' width='99%'><tr>{head}</tr>{''.join(body)}</table>")
-    parts.append(f"<p style='color:#555'>{esc(unit_words)} {esc(grades.lung_source_words(pred.lung_source))}</p>")
+    parts.append(f"<p style='color:#555'>{esc(unit_words)} {esc(grades.lung_source_words(report.lung_source))}</p>")
     if "curve" in pictures:
         parts.append(f"<p><b>{esc(T_LESION_PER_SLICE)}</b><br><img src='{pictures['curve']}' "
                      f"width='{CURVE_SIZE[0]}' height='{CURVE_SIZE[1]}'></p>")
-    models = ", ".join(f"{d.get('name')} ({d.get('task')})" for d in pred.models) or "none"
-    parts.append(f"<p style='color:#555;font-size:7pt'>covidseg {esc(__version__)}; {esc(T_MODELS)} "
+    models = ", ".join(f"{d.get('name')} ({d.get('task')})" for d in report.models) or "none"
+    parts.append(f"<p style='color:#555;font-size:7pt'>covidseg {esc(report.version)}; {esc(T_MODELS)} "
                  f"{esc(models)}. "
                  + esc(translate("Report", "Research software, not a medical device: every result needs a radiologist's review."))
                  + "</p>")
@@ -298,18 +297,26 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def write_html(pred: "Prediction", path: Path, view_index: int | None = None, edits: dict | None = None) -> Path:
-    pictures = {"overlay": _data_uri(_png_bytes(key_picture(pred, view_index)))}
-    curve = curve_picture(pred)
-    if curve is not None:
-        pictures["curve"] = _data_uri(curve)
-    text = report_html(pred, pictures, view_index=view_index, edits=edits)
+def _page(pred: "PredictionData", view_index: int | None) -> tuple[CaseReport, dict[str, bytes], dict]:
+    """What a page shows: the report (built once), its pictures as PNG, and the arguments of
+    :func:`report_html` that come from the picture (legend, slice)."""
+    report = CaseReport.of(pred)
+    k = most_affected_slice(pred) if view_index is None else int(view_index)
+    pngs = {"overlay": _png_bytes(key_picture(pred, k)), "curve": curve_picture(report)}
+    volume = pred.image.array.ndim == 3
+    return report, {n: b for n, b in pngs.items() if b is not None}, {"legend": legend_of(pred),
+                                                                      "view_index": k if volume else None}
+
+
+def write_html(pred: "PredictionData", path: Path, view_index: int | None = None, edits: dict | None = None) -> Path:
+    report, pngs, kw = _page(pred, view_index)
+    text = report_html(report, {n: _data_uri(b) for n, b in pngs.items()}, edits=edits, **kw)
     with atomic_write(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
 
 
-def report_document(pred: "Prediction", view_index: int | None = None, edits: dict | None = None):
+def report_document(pred: "PredictionData", view_index: int | None = None, edits: dict | None = None):
     """The report as a QTextDocument laid out on the A4 text area (:data:`PAGE_PX`)."""
     from PySide6.QtCore import QByteArray, QSizeF, QUrl
     from PySide6.QtGui import QImage, QTextDocument
@@ -317,18 +324,17 @@ def report_document(pred: "Prediction", view_index: int | None = None, edits: di
     doc = QTextDocument()
     doc.setDocumentMargin(0)
     doc.setPageSize(QSizeF(*PAGE_PX))
+    report, pngs, kw = _page(pred, view_index)
     pictures = {}
-    for name, png in (("overlay", _png_bytes(key_picture(pred, view_index))), ("curve", curve_picture(pred))):
-        if png is None:
-            continue
+    for name, png in pngs.items():
         doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(f"covidseg:{name}.png"),
                         QImage.fromData(QByteArray(png), "PNG"))
         pictures[name] = f"covidseg:{name}.png"
-    doc.setHtml(report_html(pred, pictures, view_index=view_index, edits=edits))
+    doc.setHtml(report_html(report, pictures, edits=edits, **kw))
     return doc
 
 
-def write_pdf(pred: "Prediction", path: Path, view_index: int | None = None, edits: dict | None = None) -> Path:
+def write_pdf(pred: "PredictionData", path: Path, view_index: int | None = None, edits: dict | None = None) -> Path:
     """An A4 PDF of :func:`report_document` (Qt's rich-text engine, no browser needed)."""
     from PySide6.QtCore import QMarginsF
     from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter
@@ -345,7 +351,7 @@ def write_pdf(pred: "Prediction", path: Path, view_index: int | None = None, edi
     return path
 
 
-def write_report(pred: "Prediction", path: str | Path, view_index: int | None = None, *,
+def write_report(pred: "PredictionData", path: str | Path, view_index: int | None = None, *,
                  edits: dict | None = None) -> Path:
     """Write the report in the format named by ``path``'s suffix (.json .csv .html .pdf)."""
     path = Path(path)
@@ -356,5 +362,5 @@ def write_report(pred: "Prediction", path: str | Path, view_index: int | None = 
         raise InputError("the folder does not exist", path.parent)
     writer = {".json": write_json, ".csv": write_csv}.get(suffix)
     if writer is not None:
-        return writer(pred, path, edits)
+        return writer(CaseReport.of(pred), path, edits)
     return (write_html if suffix == ".html" else write_pdf)(pred, path, view_index, edits)

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QGroupBox, QHeaderView, QLabel
                                QTableWidgetItem, QToolTip, QVBoxLayout, QWidget)
 
 from covidseg.gui import curve, grades
-
-from covidseg.gui.formatting import COLUMNS, ROWS, UNIT_TEXT, format_percent, format_value, region_values
+from covidseg.gui.formatting import COLUMNS, ROWS, UNIT_TEXT, format_percent, format_value
+from covidseg.report.model import CaseReport
 
 translate = QCoreApplication.translate
 
@@ -183,11 +183,14 @@ class ResultsPanel(QWidget):
         return self.table.item(ROWS.index(row), COLUMNS.index(column)).data(Qt.ItemDataRole.UserRole)
 
     def show_prediction(self, pred, edited: bool = False) -> None:
-        m = pred.measurements
+        """Show the numbers of ``pred``'s report (:class:`CaseReport`, as in report.json)."""
+        report = CaseReport.of(pred)
+        m = report.measurements
         self.edited = edited
         self.measurements = m
+        table = report.table()
         for c, col in enumerate(COLUMNS):
-            values = region_values(getattr(m, col))
+            values = table[col]
             for r, row in enumerate(ROWS):
                 item = QTableWidgetItem(format_value(row, values[row], m.unit))
                 item.setData(Qt.ItemDataRole.UserRole, values[row])
@@ -224,10 +227,7 @@ class ResultsPanel(QWidget):
         self.grades.setText("\n".join(lines))
         self.grades.setToolTip(grades.mosmed_definition(grade))
         if m.slice_lesion is not None and len(m.slice_lesion) > 1:
-            lung_values = None
-            if pred.lung is not None and pred.lung.ndim == 3:
-                per = float(np.prod(pred.image.spacing[1:])) if pred.image.spacing is not None else 1.0
-                lung_values = list(pred.lung.sum(axis=(1, 2)) * per)
+            lung_values = m.slice_lung if pred.lung is not None else None
             self.curve.set_data(m.slice_lesion, lung_values, m.slice_unit or "pixels")
             self.curve_box.setVisible(True)
         else:

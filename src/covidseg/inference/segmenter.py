@@ -14,9 +14,8 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -27,44 +26,24 @@ from covidseg.inference.engine import Box, InferenceMemoryError, Runner
 from covidseg.io.windowing import MODEL_WINDOW, Window, intensity_range, to_unit
 from covidseg.inference.lung_hu import find_lungs_hu, lung_warnings
 from covidseg.inference.loading import LoadedModel, assign, discover, load_models, shipped_models
+from covidseg.inference.prediction import PredictionData
 from covidseg.inference.postprocess import (clean_lung, extend_lung_with_lesions, filter_hu_lesions,
                                             remove_small_components, split_classes)
-from covidseg.quantify import Measurements, measure, split_left_right
+from covidseg.quantify import measure, split_left_right
 from covidseg.quantify.sides import lateral_axis
 
 ProgressFn = Callable[[int, int], None]  # (slices done, slices total)
 
 
-@dataclass
-class Prediction:
-    """Everything predicted for one case, in the input's own grid (2-D or 3-D like ``image.array``).
-
-    Masks are None when not requested/available. ``probabilities`` maps ``lung``, ``lesion``,
-    ``ggo``, ``consolidation`` to uint8 maps (probability x 255) of the channels the networks
-    gave. ``sides``: 1 right lung, 2 left lung, 0 elsewhere.
-    """
-
-    image: Any  # covidseg.io.CTImage
-    lung: np.ndarray | None
-    lesion: np.ndarray | None
-    classes: np.ndarray | None
-    sides: np.ndarray | None
-    probabilities: dict[str, np.ndarray]
-    measurements: Measurements
-    models: list[dict]
-    lung_source: str  # "hu", "model", "hu+lesion", "hu+model", "none"
-    tasks: tuple[str, ...]
-    timings: dict[str, float] = field(default_factory=dict)
-    config: SegmenterConfig | None = None
-    precision: str | None = None  # "fp32" / "bf16" as the networks actually ran
-    # lesion removed by the HU false-positive filters, in ``measurements.unit`` (None: not run)
-    lesion_filtered: dict[str, float] | None = None
-    warnings: list[str] = field(default_factory=list)  # implausible lung (lung_hu.lung_warnings)
+class Prediction(PredictionData):
+    """Everything predicted for one case (:class:`~covidseg.inference.prediction.PredictionData`),
+    with the report and the case folder one call away."""
 
     def report(self) -> dict:
-        from covidseg.inference.export import build_report
+        """The content of report.json (:class:`covidseg.report.model.CaseReport`)."""
+        from covidseg.report.model import CaseReport
 
-        return build_report(self)
+        return CaseReport.of(self).to_json()
 
     def save(self, folder: str | os.PathLike, *, dicom_seg: bool = False, pictures: bool = True,
              include_phi: bool = False) -> list[Path]:
@@ -73,7 +52,7 @@ class Prediction:
         The folder appears complete or not at all (written beside it, then renamed); an
         existing case folder is replaced. ``include_phi`` adds the DICOM patient/study
         identifiers to report.json (never anywhere else)."""
-        from covidseg.inference.export import save_prediction
+        from covidseg.batch.case import save_prediction
 
         return save_prediction(self, Path(folder), dicom_seg=dicom_seg, pictures=pictures, include_phi=include_phi)
 
@@ -319,9 +298,10 @@ class Segmenter:
         squeeze = (lambda a: a) if array.ndim == 3 else (lambda a: None if a is None else a[0])
         lung, lesion, classes = squeeze(lung), squeeze(lesion), squeeze(classes)
         sides = None
+        midline = _midline(found, orientation)
         lung_for_measure = lung if lung is not None else np.zeros(array.shape, bool)
         try:
-            sides = split_left_right(lung_for_measure, orientation, midline=_midline(found, orientation))
+            sides = split_left_right(lung_for_measure, orientation, midline=midline)
         except ValueError:
             sides = None
         measurements = measure(lung_for_measure, lesion if lesion is not None else np.zeros(array.shape, bool),
@@ -341,7 +321,7 @@ class Segmenter:
                           models=[m.describe() for m in self.models], lung_source=lung_source,
                           tasks=cfg.tasks, timings=clock.timings, config=cfg,
                           precision=self.runner.precision if self.runner is not None else None,
-                          lesion_filtered=lesion_filtered, warnings=warnings)
+                          lesion_filtered=lesion_filtered, warnings=warnings, midline=midline)
 
     def _filter_hu(self, volume, lesion, lung, spacing, orientation, ndim):
         """The HU false-positive filters (vessels, dependent bands) on the input's own grid;

@@ -211,7 +211,6 @@ def load_pretrained(folder: str | os.PathLike, device: str | torch.device = "cpu
     """
     from safetensors.torch import load_file
 
-    from covidseg.models import ARCHITECTURES
 
     folder = Path(folder)
     config = read_config(folder)
@@ -243,8 +242,20 @@ def load_pretrained(folder: str | os.PathLike, device: str | torch.device = "cpu
     return model.to(device).eval()
 
 
+#: architecture name -> network class: every network class naming its ``architecture``
+#: registers itself here by subclassing :class:`PretrainedMixin` (so the loader needs no
+#: import of the networks, which import this module).
+ARCHITECTURES: dict[str, type] = {}
+
+
 class PretrainedMixin:
     """Adds ``save_pretrained`` / ``from_pretrained`` to a network with ``config``."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("architecture")
+        if name is not None:
+            ARCHITECTURES[name] = cls
 
     def save_pretrained(self, folder: str | os.PathLike, metadata: dict | None = None, dtype: str = "float32") -> Path:
         return save_pretrained(self, folder, metadata, dtype)

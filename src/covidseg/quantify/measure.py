@@ -59,6 +59,7 @@ class Measurements:
     severity: Severity
     slice_lesion: list[float] | None = field(default=None)  # per slice along the head-feet axis
     slice_unit: str | None = None
+    slice_lung: list[float] | None = None  # lung per slice, same axis and unit as slice_lesion
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -162,17 +163,17 @@ def measure(
     if lung.ndim == 3 and sides is not None and head is not None and whole.lung > 0:
         sev = _with_zones(sev, table, to_head=head[1], config=severity)
     sev = _with_noise_floor(sev, pct, largest_component(lesion) * unit_size, unit, severity)
-    slice_lesion = slice_unit = None
+    slice_lesion = slice_unit = slice_lung = None
     if lung.ndim == 3:
         other = tuple(a for a in range(3) if a != axis)
-        per_slice = table[:, :, 1].sum(axis=(1, 2))
         if spacing is not None:
             slice_size, slice_unit = float(np.prod([spacing[a] for a in other])), "mm2"
         else:
             slice_size, slice_unit = 1.0, "pixels"
-        slice_lesion = [float(c) * slice_size for c in per_slice]
+        slice_lesion = [float(c) * slice_size for c in table[:, :, 1].sum(axis=(1, 2))]
+        slice_lung = [float(c) * slice_size for c in table.sum(axis=(1, 2, 3))]
     return Measurements(unit, None if spacing is None else tuple(map(float, spacing)), whole, right, left, sev,
-                        slice_lesion, slice_unit)
+                        slice_lesion, slice_unit, slice_lung)
 
 
 def largest_component(mask: np.ndarray) -> int:

@@ -19,7 +19,7 @@ from covidseg.errors import InputError
 from covidseg.io import atomic_write
 
 if TYPE_CHECKING:  # pragma: no cover
-    from covidseg.inference.segmenter import Prediction
+    from covidseg.inference.prediction import PredictionData
 
 _LPS_TO_RAS = np.array([-1.0, -1.0, 1.0])
 _TYPE2_COPIED = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyDate", "StudyTime",
@@ -41,7 +41,7 @@ def _frame_indices(ds, inv_affine: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return idx[..., 0], idx[..., 1], idx[..., 2]
 
 
-def write_dicom_seg(pred: "Prediction", path: Path) -> Path:
+def write_dicom_seg(pred: "PredictionData", path: Path) -> Path:
     import highdicom as hd
     import pydicom
     from pydicom.sr.codedict import codes

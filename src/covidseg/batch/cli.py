@@ -199,8 +199,8 @@ def _sigterm_as_exit():
 
 
 def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
-    from covidseg.inference import outputs
-    from covidseg.inference.export import run_record, run_settings, write_case
+    from covidseg.batch import outputs
+    from covidseg.batch.case import run_record, run_settings, write_case
     from covidseg.inference.segmenter import Segmenter
     from covidseg.io import find_cases, read_case
 

@@ -26,7 +26,9 @@ import io as _io
 import json
 import os
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -47,7 +49,8 @@ STALE_AFTER_S = 24 * 3600
 __all__ = [
     "TMP_PREFIX", "LOCK_NAME", "REPORT_NAME", "SUMMARY_FIELDS", "OutputLock", "safe_case_name", "unique_names",
     "input_key", "case_owner", "existing_owners", "assign_names", "free_name",
-    "input_identity", "sha256_file", "manifest_of", "staged_folder", "install", "validate_case", "clean_stale",
+    "input_identity", "sha256_file", "manifest_of", "interrupts_held", "staged_folder", "install", "validate_case",
+    "clean_stale",
     "rebuild_summary", "check_output_folder",
 ]
 
@@ -285,22 +288,43 @@ def check_output_folder(out: Path) -> OutputLock:
 
 # --------------------------------------------------------------------------------- staging
 @contextlib.contextmanager
+def interrupts_held():
+    """Ctrl-C and SIGTERM (:mod:`covidseg.batch.cli` turns it into SystemExit) that arrive
+    inside the block take effect right after it, for the few steps that must not be cut in
+    two: creating a staging folder and taking its flock (cut, the folder would not be
+    removed), and starting writer threads (cut inside ``ThreadPoolExecutor.submit``, a started
+    worker stays unknown to the pool, which would not wait for it: it would write into the
+    staging folder after its removal, atomic_write re-creating the folder). Main thread only;
+    a no-op where signals cannot be blocked (Windows)."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+
+@contextlib.contextmanager
 def staged_folder(final: Path, lock: OutputLock | None = None) -> Iterator[Path]:
     """A new hidden folder beside ``final`` to write a case into; removed on exit unless it
     was installed (renamed away). Created under ``lock`` so :func:`clean_stale` in another
     process never sees it before it is flocked."""
-    with lock if lock is not None else contextlib.nullcontext():
-        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name[:40]}.", dir=final.parent))
-        os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a case folder is an ordinary folder
-        fd = None
-        if fcntl is not None:
-            fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            fcntl.flock(fd, fcntl.LOCK_EX)  # "alive": clean_stale skips folders it cannot lock
+    tmp = fd = None
     try:
+        with lock if lock is not None else contextlib.nullcontext(), interrupts_held():
+            tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{final.name[:40]}.", dir=final.parent))
+            os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it private; a case folder is an ordinary folder
+            if fcntl is not None:
+                fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+                fcntl.flock(fd, fcntl.LOCK_EX)  # "alive": clean_stale skips folders it cannot lock
         yield tmp
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(tmp)
+        if tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                shutil.rmtree(tmp)
         if fd is not None:
             os.close(fd)
 
