@@ -75,6 +75,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--include-phi", action="store_true",
                         help="add the DICOM patient/study identifiers (name, ID, birth date, accession number, "
                              "institution ...) to report.json; without it no output carries them")
+    parser.add_argument("--num-parts", type=int, default=1, metavar="N",
+                        help="split the cases into N parts run by N processes or cluster jobs into one "
+                             "output folder (with --part-id; default: 1)")
+    parser.add_argument("--part-id", type=int, default=0, metavar="K",
+                        help="the part this process runs, 0..N-1 (e.g. $SLURM_ARRAY_TASK_ID; default: 0)")
+    parser.add_argument("--no-overlap", action="store_true",
+                        help="read, run and write one case at a time (default: read the next case and "
+                             "write the previous ones in background threads while the network runs)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -186,9 +194,12 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     from covidseg.inference.segmenter import Segmenter
     from covidseg.io import find_cases, read_case
 
+    from covidseg.batch import parts
+
     config = _config(args)
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
+    parts.check_parts(args.num_parts, args.part_id)
     out = Path(args.output).expanduser()
     lock = outputs.check_output_folder(out)  # an unwritable OUT stops here, before any work (exit 2)
     cleanup.callback(lock.close)
@@ -217,9 +228,16 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     # used by another input's case (or by anything covidseg did not write) is never reused.
     keys = [None if case is None else outputs.input_key(case.path, _series_of(case, args.series))
             for _, case, _, _ in cases]
+    if args.num_parts > 1:  # every part names and splits the same list, whatever order inputs came in
+        cases, keys = parts.in_split_order(cases, keys, [c[3] for c in cases])
     names = outputs.assign_names([(c[0], k) for c, k in zip(cases, keys)], outputs.existing_owners(out))
     named = [(n, *rest) for n, (_, *rest) in zip(names, cases)]
-    key_of = dict(zip(names, keys))
+    key_of = dict(zip(names, keys))  # all parts' names: a renamed case never takes another part's
+    if args.num_parts > 1:
+        total = len(named)
+        named = named[args.part_id::args.num_parts]
+        print(f"covidseg predict: part {args.part_id} of {args.num_parts}: {len(named)} of {total} cases",
+              file=sys.stderr)
 
     with lock:
         for stale in outputs.clean_stale(out):
