@@ -1,6 +1,16 @@
-"""Load test: one ``covidseg predict`` run over 200 slices and 3 volumes, back to back.
+"""Load test: one ``covidseg predict`` run over 200 slices and 3 volumes, back to back;
+with ``--throughput``: cases/s of batch prediction with and without overlapped I/O and split
+into parts.
 
     .venv/bin/python benchmarks/bench_load.py [--slices 200] [--threads 2] [--json out.json]
+    .venv/bin/python benchmarks/bench_load.py --throughput [--slices 200] [--volumes 20] [--repeat 2]
+
+``--throughput`` links N COVID-SemiSeg slices (the first of ``unlabeled/images``) and M
+copies of ``cip-ct64.nii.gz`` (79 slices) into two temporary input folders and times
+``covidseg predict`` on each, end to end (start to exit, model loading included; shipped
+weights, pictures on), in three set-ups: one process with 2 threads and ``--no-overlap``
+(before), the same with overlapped I/O (after), and two concurrent processes with
+``--threads 1`` each and ``--num-parts 2`` into one output folder. Prints a markdown table.
 
 The command runs as a child process exactly as a user would start it; this script samples
 the child's resident memory (``/proc/PID/status``) every 0.1 s and counts finished cases
@@ -20,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,13 +67,100 @@ def slope_mb_per_100(points: list[tuple[int, float]]) -> float:
     return 100 * sxy / sxx if sxx else float("nan")
 
 
+SETUPS = {
+    "1 process, 2 threads, --no-overlap": (1, 2, ["--no-overlap"]),
+    "1 process, 2 threads, overlap": (1, 2, []),
+    "2 parts (2 processes, --threads 1 each), overlap": (2, 1, []),
+}
+
+
+def timed_predict(inputs: Path, out: Path, parts: int, threads: int, extra: list[str], model: str | None) -> float:
+    """Wall seconds of ``covidseg predict`` over ``inputs`` into ``out`` in ``parts`` concurrent
+    processes (``--num-parts``), each with ``threads`` torch/OpenMP threads."""
+    cmd = [str(Path(sys.executable).with_name("covidseg")), "predict", str(inputs), "-o", str(out),
+           "--threads", str(threads), "--quiet", *extra]
+    if model:
+        cmd += ["--model", model]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(cmd + (["--num-parts", str(parts), "--part-id", str(k)] if parts > 1 else []),
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for k in range(parts)]
+    errors = [p.communicate()[1] for p in procs]
+    seconds = time.perf_counter() - t0
+    for p, err in zip(procs, errors):
+        if p.returncode != 0:
+            raise RuntimeError(f"covidseg predict exited {p.returncode}:\n{err[-2000:]}")
+    return seconds
+
+
+def throughput(args) -> int:
+    from covidseg.io.cases import natural_key
+
+    images = sorted((SHARED / "covid-semiseg" / "unlabeled" / "images").glob("*.jpg"), key=lambda q: natural_key(q.name))
+    volume = SHARED / "ct-examples" / "cip-ct64.nii.gz"
+    if len(images) < args.slices or not volume.is_file():
+        print(f"bench_load: need {args.slices} slices and cip-ct64.nii.gz under {SHARED}", file=sys.stderr)
+        return 2
+    load = os.getloadavg()[0]
+    results: dict = {"slices": args.slices, "volumes": args.volumes, "repeat": args.repeat,
+                     "cpus": os.cpu_count(), "load_average_at_start": round(load, 2), "runs": []}
+    with tempfile.TemporaryDirectory(prefix="covidseg-throughput-") as tmp:
+        tmp = Path(tmp)
+        workloads = {f"{args.slices} slices (JPG)": tmp / "slices", f"{args.volumes} volumes (cip-ct64, 79 slices)": tmp / "volumes"}
+        folders = list(workloads.values())
+        for folder in folders:
+            folder.mkdir()
+        for path in images[: args.slices]:
+            (folders[0] / path.name).symlink_to(path)
+        for k in range(args.volumes):
+            (folders[1] / f"vol{k:03d}.nii.gz").symlink_to(volume)
+        for rep in range(args.repeat):  # set-ups interleaved, so a change in machine load hits all alike
+            for work, inputs in workloads.items():
+                n = args.slices if inputs == folders[0] else args.volumes
+                for setup, (parts, threads, extra) in SETUPS.items():
+                    out = tmp / "out"
+                    seconds = timed_predict(inputs, out, parts, threads, extra, args.model)
+                    done = sum(1 for _ in out.glob("*/report.json"))
+                    shutil.rmtree(out)
+                    if done != n:
+                        raise RuntimeError(f"{setup}: {done} of {n} cases written")
+                    run = {"work": work, "setup": setup, "repeat": rep, "seconds": round(seconds, 2),
+                           "cases_per_s": round(n / seconds, 3), "load_average": round(os.getloadavg()[0], 2)}
+                    results["runs"].append(run)
+                    print(json.dumps(run), file=sys.stderr, flush=True)
+    print(throughput_table(results))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1) + "\n")
+    return 0
+
+
+def throughput_table(results: dict) -> str:
+    """Markdown: one row per workload and set-up, cases/s of each repeat."""
+    rows = {}
+    for run in results["runs"]:
+        rows.setdefault((run["work"], run["setup"]), []).append(run)
+    lines = ["| work | set-up | cases/s (each run) | seconds (each run) |", "|---|---|---|---|"]
+    for (work, setup), runs in rows.items():
+        speeds = ", ".join(f"{r['cases_per_s']:.2f}" for r in runs)
+        seconds = ", ".join(f"{r['seconds']:.1f}" for r in runs)
+        lines.append(f"| {work} | {setup} | {speeds} | {seconds} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--slices", type=int, default=200)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     p.add_argument("--json", default=None, help="also write the results here")
+    p.add_argument("--throughput", action="store_true",
+                   help="cases/s with and without overlap and with 2 parts, instead of the memory load test")
+    p.add_argument("--volumes", type=int, default=20, help="--throughput: copies of cip-ct64.nii.gz")
+    p.add_argument("--repeat", type=int, default=2, help="--throughput: runs of each set-up")
     args = p.parse_args(argv)
+    if args.throughput:
+        return throughput(args)
 
     from covidseg.bench import _synthetic_volume
     from covidseg.io.cases import natural_key

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
-import time
 from pathlib import Path
 
-from covidseg.errors import ConfigError, CovidsegError, InputError, escape_control
+from covidseg.errors import ConfigError, CovidsegError, escape_control
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +88,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--include-phi", action="store_true",
                         help="add the DICOM patient/study identifiers (name, ID, birth date, accession number, "
                              "institution ...) to report.json; without it no output carries them")
+    parser.add_argument("--num-parts", type=int, default=1, metavar="N",
+                        help="split the cases into N parts run by N processes or cluster jobs into one "
+                             "output folder (with --part-id; default: 1)")
+    parser.add_argument("--part-id", type=int, default=0, metavar="K",
+                        help="the part this process runs, 0..N-1 (e.g. $SLURM_ARRAY_TASK_ID; default: 0)")
+    parser.add_argument("--no-overlap", action="store_true",
+                        help="read, run and write one case at a time (default: read the next case and "
+                             "write the previous ones in background threads while the network runs)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -116,19 +122,6 @@ def _config(args):
         )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-
-
-def _reason(exc: BaseException, source) -> str:
-    """The problem in one line, naming the exact file inside a series/folder when it differs."""
-    if isinstance(exc, CovidsegError):
-        reason = exc.reason
-        if exc.path and os.path.abspath(exc.path) != os.path.abspath(str(source)):
-            reason = f"{exc.path}: {reason}"
-    elif isinstance(exc, MemoryError):
-        reason = "out of memory; try a smaller --batch-size, a smaller input or more memory"
-    else:  # a bug, but the other cases still run
-        reason = f"internal error ({type(exc).__name__}): {exc}"
-    return escape_control(" ".join(str(reason).split()) or type(exc).__name__)
 
 
 class _Progress:
@@ -200,13 +193,19 @@ def _sigterm_as_exit():
 
 def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     from covidseg.batch import outputs
-    from covidseg.batch.case import run_record, run_settings, write_case
+    from covidseg.batch.case import run_settings
+    from covidseg.batch.pipeline import BatchJob, run_cases
+    from covidseg.batch.pipeline import reason as _reason
+    from covidseg.batch.pipeline import series_of as _series_of
     from covidseg.inference.segmenter import Segmenter
-    from covidseg.io import find_cases, read_case
+    from covidseg.io import find_cases
+
+    from covidseg.batch import parts
 
     config = _config(args)
     if args.resume and args.overwrite:
         raise ConfigError("--resume and --overwrite exclude each other")
+    parts.check_parts(args.num_parts, args.part_id)
     out = Path(args.output).expanduser()
     lock = outputs.check_output_folder(out)  # an unwritable OUT stops here, before any work (exit 2)
     cleanup.callback(lock.close)
@@ -235,9 +234,16 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     # used by another input's case (or by anything covidseg did not write) is never reused.
     keys = [None if case is None else outputs.input_key(case.path, _series_of(case, args.series))
             for _, case, _, _ in cases]
+    if args.num_parts > 1:  # every part names and splits the same list, whatever order inputs came in
+        cases, keys = parts.in_split_order(cases, keys, [c[3] for c in cases])
     names = outputs.assign_names([(c[0], k) for c, k in zip(cases, keys)], outputs.existing_owners(out))
     named = [(n, *rest) for n, (_, *rest) in zip(names, cases)]
-    key_of = dict(zip(names, keys))
+    key_of = dict(zip(names, keys))  # all parts' names: a renamed case never takes another part's
+    if args.num_parts > 1:
+        total = len(named)
+        named = named[args.part_id::args.num_parts]
+        print(f"covidseg predict: part {args.part_id} of {args.num_parts}: {len(named)} of {total} cases",
+              file=sys.stderr)
 
     with lock:
         for stale in outputs.clean_stale(out):
@@ -252,101 +258,12 @@ def _main(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     precision = segmenter.runner.precision if segmenter.runner is not None else None
     settings = run_settings(config, precision, dicom_seg=args.dicom_seg, pictures=not args.no_pictures,
                             include_phi=args.include_phi)
-    models = [m.describe() for m in segmenter.models]
-    failures: dict[str, dict] = {}
-    ok = skipped = 0
-
-    summary_error: list[str] = []
-
-    def update_summary() -> None:
-        # A summary that cannot be written (disk full ...) must not fail the finished case.
-        try:
-            outputs.rebuild_summary(out, failures, lock)
-        except OSError as exc:
-            if not summary_error:
-                progress.log(f"covidseg: error: {escape_control(out / 'summary.csv')}: cannot write "
-                             f"({exc.strerror or exc})")
-            summary_error.append(str(exc))
-
-    def failed(name, source, reason, kind=""):
-        progress.log(f"covidseg: error: {escape_control(source)}: {reason}")
-        failures[name] = outputs.failure_row(name, source, reason, kind)
-
+    job = BatchJob(out=out, lock=lock, segmenter=segmenter, models=[m.describe() for m in segmenter.models],
+                   settings=settings, key_of=key_of, series=args.series, resume=args.resume,
+                   overwrite=args.overwrite, dicom_seg=args.dicom_seg, pictures=not args.no_pictures,
+                   include_phi=args.include_phi)
     with _Progress(len(named), args.quiet) as progress:
-        for name, case, error, source in named:
-            progress.start_case(name)
-            if case is None:
-                failed(name, source, error)
-                update_summary()
-                progress.case_done()
-                continue
-            use_series = args.series is not None and case.kind == "dicom-series"
-            try:
-                final = outputs.case_path(out, name)
-                try:
-                    identity = outputs.input_identity(case.path, _series_of(case, args.series))
-                except OSError as exc:  # vanished or unreadable since discovery
-                    raise InputError(f"cannot read ({exc.strerror or exc})", case.path) from None
-                run = run_record(identity, models, settings)
-                if args.resume and final.exists():
-                    why = outputs.validate_case(final, run)
-                    if why is None:
-                        skipped += 1
-                        progress.log(f"covidseg: {name}: finished output is valid, skipped")
-                        update_summary()
-                        progress.case_done()
-                        continue
-                    progress.log(f"covidseg: {name}: redoing the existing output ({why})")
-                t0 = time.perf_counter()
-                image = _read_series(case, args.series) if use_series else read_case(case)
-                read_s = time.perf_counter() - t0
-                pred = segmenter.predict(image, progress=progress.slices_done)
-                pred.timings["read"] = round(read_s, 4)
-                for warning in pred.warnings:  # also in report.json; shown even with --quiet
-                    progress.log(f"covidseg: warning: {escape_control(source)}: {escape_control(warning)}")
-                with outputs.staged_folder(final, lock) as tmp:
-                    write_case(pred, tmp, dicom_seg=args.dicom_seg, pictures=not args.no_pictures,
-                               include_phi=args.include_phi, identity=identity)
-                    with lock:
-                        if os.path.lexists(final) and outputs.case_owner(final) != key_of[name]:
-                            # Another input's case (or a folder covidseg did not write) took this
-                            # name since the run started: never replace it; take a free name.
-                            taken = outputs.existing_owners(out).keys() | set(key_of)
-                            new = outputs.free_name(name, taken)
-                            progress.log(f"covidseg: {name}: the folder now holds another input's case or a "
-                                         f"folder covidseg did not write; writing {new} instead")
-                            failures.pop(name, None)
-                            key_of[new] = key_of[name]
-                            name, final = new, outputs.case_path(out, new)
-                            outputs.install(tmp, final, replace=False)
-                        elif final.exists() and not args.overwrite and outputs.validate_case(final, run) is None:
-                            # A concurrent run finished this very case first: keep its files.
-                            progress.log(f"covidseg: {name}: written meanwhile by another run, kept")
-                        elif final.exists() and not (args.overwrite or args.resume):
-                            raise ConfigError("another run created this case folder meanwhile; not replaced "
-                                              "(pass --resume or --overwrite)", final)
-                        else:
-                            outputs.install(tmp, final, replace=True)
-                        failures.pop(name, None)
-                        update_summary()
-                ok += 1
-            except Exception as exc:  # noqa: BLE001 - one bad case must not stop the batch
-                failed(name, source, _reason(exc, source), case.kind)
-                update_summary()
-            progress.case_done()
-    if not named:
-        update_summary()
-    print(f"covidseg predict: {ok} ok, {len(failures)} failed, {skipped} skipped; "
+        done = run_cases(job, named, progress, overlap=not args.no_overlap)
+    print(f"covidseg predict: {done.ok} ok, {len(done.failures)} failed, {done.skipped} skipped; "
           f"summary: {out / 'summary.csv'}", file=sys.stderr)
-    return 2 if failures or summary_error else 0
-
-
-def _series_of(case, series):
-    """The series a case is read with: ``--series`` for a DICOM folder, else its own."""
-    return series if series is not None and case.kind == "dicom-series" else case.series
-
-
-def _read_series(case, series):
-    from covidseg.io import read_image
-
-    return read_image(case.path, series=series)
+    return 2 if done.failures or done.summary_error else 0

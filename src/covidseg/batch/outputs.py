@@ -254,17 +254,28 @@ class OutputLock:
         self.path = out / LOCK_NAME
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
         self._depth = 0
+        # flock excludes other processes only (threads share the open file): the writer
+        # thread of an overlapped run and the main thread also take this re-entrant lock.
+        self._threads = threading.RLock()
 
     def __enter__(self) -> "OutputLock":
-        if self._depth == 0 and fcntl is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._threads.acquire()
+        try:
+            if self._depth == 0 and fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except BaseException:
+            self._threads.release()
+            raise
         self._depth += 1
         return self
 
     def __exit__(self, *exc) -> None:
         self._depth -= 1
-        if self._depth == 0 and fcntl is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        try:
+            if self._depth == 0 and fcntl is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
 
     def close(self) -> None:
         os.close(self._fd)
