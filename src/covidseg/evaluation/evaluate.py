@@ -230,30 +230,28 @@ def rows_to_csv(rows: list[dict]) -> str:
 # ---------------------------------------------------------------------- predictions
 def model_probabilities(model, images: list[np.ndarray], device="cpu", tta: bool = False) -> list[np.ndarray]:
     """The model's own output probabilities, (C, H, W) at each image's size (C = 1 for a
-    sigmoid task): the images resized to the model's training size and run as one batch,
-    logits upsampled bilinearly to each image's size, then sigmoid/softmax. ``tta``: average
-    with the prediction for the left-right mirrored images."""
+    sigmoid task): each image resized to the model's training size and run through
+    :func:`covidseg.models.forward.probabilities` (the forward pass train and predict use), its
+    logits upsampled bilinearly to the image's size before the sigmoid/softmax. ``tta``:
+    average with the prediction for the left-right mirrored image."""
     import torch
-    import torch.nn.functional as F
 
     meta = getattr(model, "metadata", {}) or {}
     size = meta.get("input_size")
     if meta.get("task") is None or size is None:
         raise ModelError("model metadata lacks 'task'/'input_size' (was it exported by covidseg train?)")
-    sigmoid = meta.get("activation", "sigmoid") == "sigmoid"
+    from covidseg.models.forward import probabilities
+
+    activation = meta.get("activation", "sigmoid")
     x = torch.from_numpy(np.stack([resize_image(im, int(size)) for im in images]).astype(np.float32) / 255.0)
     x = x[:, None].to(device)
-    totals: list = [None] * len(images)
+    out = []
     with torch.no_grad():
-        for flip in (False, True) if tta else (False,):
-            logits = model(x.flip(-1) if flip else x).float()
-            for i, im in enumerate(images):
-                lg = F.interpolate(logits[i : i + 1], size=im.shape, mode="bilinear", align_corners=False)
-                p = torch.sigmoid(lg) if sigmoid else torch.softmax(lg, 1)
-                p = p.flip(-1) if flip else p
-                totals[i] = p if totals[i] is None else totals[i] + p
-    n = 2 if tta else 1
-    return [(t / n)[0].cpu().numpy() for t in totals]
+        # one image at a time: the logits are upsampled to each image's own size before the activation
+        for i, im in enumerate(images):
+            p = probabilities(model, x[i : i + 1], activation, channels_last=False, tta=tta, size=im.shape)
+            out.append(p[0].cpu().numpy())
+    return out
 
 
 def predict_probabilities(model, image: np.ndarray, device="cpu", tta: bool = False) -> dict[str, np.ndarray]:

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from covidseg.errors import CovidsegError
 from covidseg.inference.loading import LoadedModel
+from covidseg.models.forward import probabilities
 from covidseg.io.windowing import MODEL_WINDOW, Window
 from covidseg.io.windowing import to_unit as _to_unit
 
@@ -195,10 +196,8 @@ class Runner:
                 progress(len(chunk))
 
     def _probabilities(self, model: LoadedModel, x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            logits = model.module(x.contiguous(memory_format=torch.channels_last))
-        logits = logits.float()
-        return torch.sigmoid(logits) if model.activation == "sigmoid" else torch.softmax(logits, 1)
+        return probabilities(model.module, x, model.activation, tta=self.tta,
+                             amp_dtype=torch.bfloat16 if self.precision == "bf16" else None)
 
     def _forward(self, images: Callable[[int], np.ndarray], chunk: list[int], box: Box,
                  to_input: Callable[[np.ndarray, LoadedModel], np.ndarray] | None = None) -> dict[str, torch.Tensor]:
@@ -214,9 +213,7 @@ class Runner:
                 s = self._size_of(model)
                 x = F.interpolate(batch, size=(s, s), mode="bilinear", align_corners=False,
                                   antialias=s < max(h, w)) if (h, w) != (s, s) else batch
-                probs = self._probabilities(model, x)
-                if self.tta:  # mean with the left-right mirror (the only flip seen in training)
-                    probs = (probs + self._probabilities(model, x.flip(-1)).flip(-1)) / 2
+                probs = self._probabilities(model, x)  # with the mirror when tta
                 wanted = [c for c, m in self.channels.items() if m is model]
                 derived = torch.stack([_DERIVE[model.task][c](probs) for c in wanted], 1)
                 if derived.shape[-2:] != (h, w):

@@ -54,6 +54,7 @@ from covidseg.data import (
 )
 from covidseg.data.folds import fold_indices
 from covidseg.devices import resolve_device
+from covidseg.models.forward import probabilities
 from covidseg.errors import ConfigError, FileMissingError
 from covidseg.io.windowing import WINDOW_KEY, Window, window_metadata
 from covidseg.training.checkpoint import (
@@ -547,10 +548,8 @@ class Trainer:
         probs = []
         for i in range(0, len(self.val_set), self.cfg.batch_size):
             x = torch.from_numpy(self.val_set.images[i : i + self.cfg.batch_size][:, None].astype(np.float32) / 255.0)
-            x = x.to(self.device).contiguous(memory_format=self.memory_format)
-            with torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32, enabled=self.amp_dtype is not None):
-                logits = self.net(x).float()
-            p = torch.sigmoid(logits) if self.spec.activation == "sigmoid" else torch.softmax(logits, 1)
+            p = probabilities(self.net, x.to(self.device), self.spec.activation, amp_dtype=self.amp_dtype,
+                              channels_last=self.memory_format == torch.channels_last)
             probs.append(p.cpu().numpy())
         self.net.train()
         return np.concatenate(probs), self.val_set.labels
