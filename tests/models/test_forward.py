@@ -62,7 +62,7 @@ def test_bad_activation_is_named(net):
 
 
 def test_evaluate_runs_the_network_through_it(monkeypatch, net):
-    """evaluate calls it once per image (patched here to count calls); the engine and the trainer import it."""
+    """evaluate calls it once per image size (patched here to count calls); the engine and the trainer import it."""
     import covidseg.models.forward as fw
     from covidseg.evaluation.evaluate import model_probabilities
 
@@ -75,5 +75,12 @@ def test_evaluate_runs_the_network_through_it(monkeypatch, net):
 
     monkeypatch.setattr(fw, "probabilities", counting)
     net.metadata = {"task": "all", "input_size": 32, "activation": "softmax"}
-    out = model_probabilities(net, [np.zeros((40, 36), np.uint8), np.zeros((30, 30), np.uint8)])
-    assert [o.shape for o in out] == [(4, 40, 36), (4, 30, 30)] and len(calls) == 2
+    images = [np.zeros((40, 36), np.uint8), np.zeros((30, 30), np.uint8), np.full((40, 36), 200, np.uint8)]
+    out = model_probabilities(net, images)
+    assert [o.shape for o in out] == [(4, 40, 36), (4, 30, 30), (4, 40, 36)] and len(calls) == 2
+    # batched by size, each result is still its own image's
+    from covidseg.data import resize_image
+
+    alone = real(net, torch.from_numpy(resize_image(images[2], 32).astype(np.float32) / 255)[None, None], "softmax",
+                 channels_last=False, size=(40, 36))[0].detach().numpy()
+    assert np.allclose(out[2], alone, atol=1e-5)

@@ -16,6 +16,7 @@ model card shows the raw and the calibrated published numbers side by side.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit, logit
 
 _EPS = 1e-7
 
@@ -29,7 +30,6 @@ def sharpen(prob: np.ndarray, temperature: float, centre: float = 0.5) -> np.nda
         raise ValueError(f"temperature must be > 0, got {temperature}")
     if not 0 < centre < 1:
         raise ValueError(f"centre must be in (0, 1), got {centre}")
-    p = np.clip(np.asarray(prob, np.float64), _EPS, 1 - _EPS)
-    z = (np.log(p) - np.log1p(-p) - np.log(centre / (1 - centre))) / temperature
     # float64 throughout: a float32 sigmoid ties distinct probabilities at 0 or 1 for small temperatures
-    return (0.5 * (1 + np.tanh(0.5 * z))).astype(np.float32)
+    p = np.clip(np.asarray(prob, np.float64), _EPS, 1 - _EPS)
+    return expit((logit(p) - logit(centre)) / temperature).astype(np.float32)

@@ -230,9 +230,9 @@ def rows_to_csv(rows: list[dict]) -> str:
 # ---------------------------------------------------------------------- predictions
 def model_probabilities(model, images: list[np.ndarray], device="cpu", tta: bool = False) -> list[np.ndarray]:
     """The model's own output probabilities, (C, H, W) at each image's size (C = 1 for a
-    sigmoid task): each image resized to the model's training size and run through
-    :func:`covidseg.models.forward.probabilities` (the forward pass train and predict use), its
-    logits upsampled bilinearly to the image's size before the sigmoid/softmax. ``tta``:
+    sigmoid task): the images resized to the model's training size and run through
+    :func:`covidseg.models.forward.probabilities` (the forward pass train and predict use), one
+    batch per image size, the logits upsampled bilinearly to that size before the sigmoid/softmax. ``tta``:
     average with the prediction for the left-right mirrored image."""
     import torch
 
@@ -245,12 +245,16 @@ def model_probabilities(model, images: list[np.ndarray], device="cpu", tta: bool
     activation = meta.get("activation", "sigmoid")
     x = torch.from_numpy(np.stack([resize_image(im, int(size)) for im in images]).astype(np.float32) / 255.0)
     x = x[:, None].to(device)
-    out = []
+    # one batch per image size: the logits are upsampled to that size before the activation
+    groups: dict[tuple, list[int]] = {}
+    for i, im in enumerate(images):
+        groups.setdefault(im.shape, []).append(i)
+    out: list = [None] * len(images)
     with torch.no_grad():
-        # one image at a time: the logits are upsampled to each image's own size before the activation
-        for i, im in enumerate(images):
-            p = probabilities(model, x[i : i + 1], activation, channels_last=False, tta=tta, size=im.shape)
-            out.append(p[0].cpu().numpy())
+        for shape, idx in groups.items():
+            p = probabilities(model, x[idx], activation, channels_last=False, tta=tta, size=shape).cpu().numpy()
+            for j, i in enumerate(idx):
+                out[i] = p[j]
     return out
 
 
