@@ -3,6 +3,7 @@
     python benchmarks/cv.py train configs/cv/all-e120.yaml --out runs/cv/all-e120 --parallel 2
     python benchmarks/cv.py oof runs/cv/all-e120 [--tta] [--save benchmarks/results/cv/all-e120.json]
     python benchmarks/cv.py selftrain runs/cv/all-e120 configs/cv/student-all-e120.yaml --out runs/cv/student-all-e120
+    python benchmarks/cv.py selftrain runs/cv/all-e300 configs/cv/student-ft-e300.yaml --init-from-teacher --out ...
     python benchmarks/cv.py table benchmarks/results/cv/*.json
 
 ``train`` runs ``covidseg train --folds 5 --fold K`` for every fold into ``OUT/foldK`` with the
@@ -74,6 +75,8 @@ def train(args) -> int:
                 unl = getattr(args, "unlabeled_for", {}).get(k, args.unlabeled)
                 if unl:
                     cmd += ["--unlabeled", str(unl)]
+                if k in getattr(args, "init_for", {}):
+                    cmd += ["--init", str(args.init_for[k])]
             cmd += ["--threads", str(args.threads), "--quiet", *args.extra]
             print(f"[{time.strftime('%H:%M:%S')}] fold {k}: {' '.join(cmd)}", flush=True)
             running.append((k, subprocess.Popen(cmd)))
@@ -104,6 +107,8 @@ def selftrain(args) -> int:
                 return 1
     args.only = [int(n[4:]) for n in teachers]
     args.unlabeled_for = {int(n[4:]): args.out / f"labels-{n}" for n in teachers}
+    if args.init_from_teacher:  # fold K's student starts from fold K's teacher (never saw fold K either)
+        args.init_for = {int(n[4:]): p for n, p in teachers.items()}
     args.extra = [*args.extra, "--pseudo-kind", "teacher", "--pseudo-folder", "teacher"]
     return train(args)
 
@@ -233,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--out", type=Path, required=True)
     st.add_argument("--unlabeled", type=Path, default=TRAIN.parent / "unlabeled")
     st.add_argument("--min-confidence", type=float, default=0.7)
+    st.add_argument("--init-from-teacher", action="store_true",
+                    help="each student starts from its teacher's weights (fine-tuning) instead of random ones")
     st.add_argument("--device", default="cpu")
     st.add_argument("--data", type=Path, default=TRAIN)
     st.add_argument("--folds-file", type=Path, default=FOLDS)

@@ -299,3 +299,25 @@ def test_finished_run_re_exported_with_the_last_checkpoint(split, tmp_path):
     ref = _state(run)
     assert all(torch.equal(last.state_dict()[k], ref[k].cpu()) for k in ref)
     assert json.loads((run / "config.json").read_text())["checkpoint"] == "last"
+
+
+def test_init_starts_from_a_model_folder_and_refuses_another_network(split, tmp_path):
+    from covidseg.models import load_pretrained
+
+    first = Trainer(cfg(split, tmp_path / "teacher", task="lesion", epochs=1, steps_per_epoch=1), verbose=False).fit()
+    teacher = load_pretrained(first.model_dir).state_dict()
+    # built but not trained: the network is exactly the warm start, unlike a fresh seed-1 init
+    warm = Trainer(cfg(split, tmp_path / "student", task="lesion", epochs=1, steps_per_epoch=1, seed=1,
+                       init=str(first.model_dir)), verbose=False)
+    cold = Trainer(cfg(split, tmp_path / "cold", task="lesion", epochs=1, steps_per_epoch=1, seed=1), verbose=False)
+    warm._setup(), cold._setup()
+    assert str(first.model_dir) in warm.init_note and cold.init_note == ""
+    for name, tensor in teacher.items():
+        assert torch.equal(warm.net.state_dict()[name], tensor), name
+    assert any(not torch.equal(cold.net.state_dict()[n], t) for n, t in teacher.items() if t.is_floating_point())
+    with pytest.raises(ConfigError, match="^init: .*base_channels=4.*base_channels=8"):
+        Trainer(cfg(split, tmp_path / "wide", task="lesion", epochs=1, base_channels=8, init=str(first.model_dir)),
+                verbose=False).fit()
+    with pytest.raises(ConfigError, match="^init: .*missing"):
+        Trainer(cfg(split, tmp_path / "none", task="lesion", epochs=1, init=str(tmp_path / "missing")),
+                verbose=False).fit()

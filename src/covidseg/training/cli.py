@@ -71,6 +71,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                    help="weights exported to RUN/model: best validation Dice or the last epoch; may be changed "
                         "with --resume on a finished run to re-export [best]")
     o.add_argument("--val-every", type=int, default=None, help="validate every N epochs [1]")
+    o.add_argument("--init", metavar="MODEL", default=None,
+                   help="start from the weights of this model folder (same architecture and config), "
+                        "e.g. a student fine-tuned from its teacher [random initialisation]")
     s = parser.add_argument_group("semi-supervised")
     s.add_argument("--unlabeled", metavar="DIR", default=None, help="folder with images/ + pseudo-infection/ (machine labels)")
     s.add_argument("--pseudo-epochs", type=int, default=None, help="first N epochs also use pseudo-labels, then fine-tune [0]")
@@ -118,7 +121,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
             "input_size", "epochs", "batch_size", "steps_per_epoch", "lr", "weight_decay", "schedule", "warmup_epochs",
             "grad_clip", "loss_dice", "loss_ce", "amp", "val_count", "folds", "fold", "folds_file", "folds_seed", "train_count", "val_every", "unlabeled", "pseudo_epochs",
             "pseudo_weight", "pseudo_per_epoch", "pseudo_kind", "pseudo_folder", "attention", "aspp", "multiscale", "deep_supervision",
-            "channels_last", "export", "checkpoint"]
+            "channels_last", "export", "checkpoint", "init"]
     out = {k: getattr(args, k) for k in keys if getattr(args, k, None) is not None}
     if getattr(args, "augment", None) is not None:
         out["augment"] = {"enabled": args.augment}

@@ -74,6 +74,9 @@ class TrainConfig:
     pseudo_weight: float = 0.5
     pseudo_epochs: int = 0  # first N epochs use pseudo-labels; the rest fine-tune on labels only
     pseudo_per_epoch: int = 200  # pseudo-labelled slices drawn per epoch (0: all)
+    # warm start: a model folder (save_pretrained) whose weights initialise the network; its
+    # architecture and config must equal this run's (e.g. a student fine-tuned from its teacher)
+    init: str = ""
     # run
     seed: int = 0
     device: str = "auto"

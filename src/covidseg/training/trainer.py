@@ -55,7 +55,7 @@ from covidseg.data import (
 from covidseg.data.folds import fold_indices
 from covidseg.devices import resolve_device
 from covidseg.models.forward import probabilities
-from covidseg.errors import ConfigError, FileMissingError
+from covidseg.errors import ConfigError, CovidsegError, FileMissingError
 from covidseg.io.windowing import WINDOW_KEY, Window, window_metadata
 from covidseg.training.checkpoint import (
     atomic_torch_save,
@@ -124,6 +124,7 @@ class Trainer:
         self.run_dir = Path(config.out)
         self.spec = get_task(config.task)
         self._resume_state = _resume_state
+        self.init_note = ""
         self._stop = False
         self.world, self.rank, self.local_rank = _dist_info()
         self.distributed = self.world > 1
@@ -240,6 +241,8 @@ class Trainer:
         self.model_cfg = cfg.model_config(self.spec.num_classes)
         torch.manual_seed(cfg.seed)  # weight init is re-seeded so it does not depend on prior RNG use
         net = (MAUNet if cfg.model == "maunet" else UNet)(self.model_cfg)
+        if cfg.init and self._resume_state is None:  # a resumed run has its own weights
+            self._warm_start(net, Path(cfg.init))
         self.memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
         net = net.to(self.device, memory_format=self.memory_format)
         self.net = net
@@ -325,6 +328,21 @@ class Trainer:
             "data_sha256": self.data_sha256,
         }
 
+    def _warm_start(self, net: torch.nn.Module, folder: Path) -> None:
+        """Copy the weights of the model folder ``folder`` into ``net``; the architecture and the
+        network config must be this run's, or the run would silently train something else."""
+        from covidseg.models import load_pretrained
+
+        try:
+            source = load_pretrained(folder)
+        except (OSError, CovidsegError) as exc:
+            raise ConfigError(f"init: {folder}: {exc}") from None
+        if type(source) is not type(net) or source.config != net.config:
+            raise ConfigError(f"init: {folder} holds a {type(source).__name__} with {source.config}, "
+                              f"but this run builds a {type(net).__name__} with {net.config}")
+        net.load_state_dict(source.state_dict())
+        self.init_note = f", initialised from {folder} (sha256 {getattr(source, 'sha256', '')[:12]})"
+
     def _load_state(self, s: dict) -> None:
         if s["data_sha256"] != self.data_sha256:
             raise ConfigError("the training data changed since this run started (data sha256 differs); "
@@ -395,7 +413,7 @@ class Trainer:
                 say(f"run {self.run_dir}: task {cfg.task}, {cfg.model} ({sum(p.numel() for p in self.net.parameters()) / 1e6:.2f} M "
                     f"parameters), {self.n_labeled} training + {len(self.split['val'])} validation slices"
                     f"{f' + {self.n_pseudo} pseudo-labelled' if self.n_pseudo else ''}, {cfg.epochs} epochs on {self.device}"
-                    f"{f' x {self.world} processes' if self.distributed else ''}")
+                    f"{f' x {self.world} processes' if self.distributed else ''}{self.init_note}")
             else:
                 say(f"resuming {self.run_dir} at epoch {self.epoch + 1}, step {self.step_in_epoch}")
             while self.epoch < cfg.epochs:
