@@ -134,6 +134,16 @@ class ResultsPanel(QWidget):
         self.unit_label.setWordWrap(True)
         self.unit_label.setStyleSheet("color: palette(mid);")
 
+        # The pipeline's plausibility warnings (a missing or tiny lung, an airless lung taken as
+        # consolidation): report.json and predict's terminal carry them, so the GUI must too.
+        self.warnings_label = QLabel()
+        self.warnings_label.setObjectName("warningsLabel")
+        self.warnings_label.setWordWrap(True)
+        self.warnings_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.warnings_label.setStyleSheet("border-radius: 6px; padding: 4px; background: #FFF3CD; color: #664D03;"
+                                          "border: 1px solid #FFDA6A;")
+        self.warnings_label.setVisible(False)
+
         self.curve = LesionCurve()
         self.curve.sliceClicked.connect(self.sliceRequested)
         self.curve_box = QGroupBox(translate("ResultsPanel", "Lesion per slice"))
@@ -150,6 +160,7 @@ class ResultsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(sev)
+        layout.addWidget(self.warnings_label)
         layout.addWidget(self.table)
         layout.addWidget(self.unit_label)
         layout.addWidget(self.curve_box, 1)
@@ -172,6 +183,8 @@ class ResultsPanel(QWidget):
             for c in range(len(COLUMNS)):
                 self.table.setItem(r, c, QTableWidgetItem("–"))
         self.unit_label.clear()
+        self.warnings_label.clear()
+        self.warnings_label.setVisible(False)
         self.curve.set_data([], None, "")
         self.curve_box.setVisible(False)
         self._fit_table_height()
@@ -204,6 +217,12 @@ class ResultsPanel(QWidget):
         if edited:
             note += " " + translate("ResultsPanel", "Masks corrected by hand.")
         self.unit_label.setText(note)
+        if report.warnings:
+            head = translate("ResultsPanel", "Check the lung mask:")
+            self.warnings_label.setText("\n".join([head, *(f"• {w}" for w in report.warnings)]))
+        else:
+            self.warnings_label.clear()
+        self.warnings_label.setVisible(bool(report.warnings))
         self._fit_table_height()
         sev = m.severity
         grade = sev.mosmed_grade  # the primary grade (published scale; docs/severity.md)

@@ -857,6 +857,11 @@
         <translation>体积按体素间距计算，单位 mL。</translation>
     </message>
     <message>
+        <location filename="../results.py" line="220" />
+        <source>Check the lung mask:</source>
+        <translation>请检查肺掩膜：</translation>
+    </message>
+    <message>
         <location filename="../results.py" line="197" />
         <source>Areas in mm² from the pixel spacing.</source>
         <translation>面积按像素间距计算，单位 mm²。</translation>
