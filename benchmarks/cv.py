@@ -77,6 +77,7 @@ def train(args) -> int:
                     cmd += ["--unlabeled", str(unl)]
                 if k in getattr(args, "init_for", {}):
                     cmd += ["--init", str(args.init_for[k])]
+                cmd += getattr(args, "new_run_flags", [])  # settings a resumed run keeps from its config
             cmd += ["--threads", str(args.threads), "--quiet", *args.extra]
             print(f"[{time.strftime('%H:%M:%S')}] fold {k}: {' '.join(cmd)}", flush=True)
             running.append((k, subprocess.Popen(cmd)))
@@ -109,7 +110,7 @@ def selftrain(args) -> int:
     args.unlabeled_for = {int(n[4:]): args.out / f"labels-{n}" for n in teachers}
     if args.init_from_teacher:  # fold K's student starts from fold K's teacher (never saw fold K either)
         args.init_for = {int(n[4:]): p for n, p in teachers.items()}
-    args.extra = [*args.extra, "--pseudo-kind", "teacher", "--pseudo-folder", "teacher"]
+    args.new_run_flags = ["--pseudo-kind", "teacher", "--pseudo-folder", "teacher"]
     return train(args)
 
 
