@@ -181,22 +181,24 @@ def oof(args) -> int:
             per[k].append(float(np.mean(published_image(transform(p), g)["curves"]["dice"])))
         return [float(np.mean(v)) for v in per if v]
 
+    # the temperature sharpens about the operating threshold: the given one, else the sweep's best
+    centre = args.threshold if args.threshold is not None else best
     raw_pub = published_by_fold(lambda p: p)
     temps = {}
     for temp in TEMPERATURES:
-        f = published_by_fold(lambda p, temp=temp: sharpen(p, temp, best))
+        f = published_by_fold(lambda p, temp=temp: sharpen(p, temp, centre))
         temps[temp] = {"fold_mean": float(np.mean(f)), "fold_sd": float(np.std(f, ddof=1)) if len(f) > 1 else 0.0}
     best_t = max(temps, key=lambda t: temps[t]["fold_mean"])
     doc = {"root": str(args.root), "tta": args.tta, "n_folds": len(per_fold), "n_slices": len(slices),
            "summary": summary, "per_fold": per_fold, "per_slice": slices,
            "threshold_sweep": {"infection_dice_by_threshold": curve, "best": best, "best_dice": curve[best]},
-           "temperature_sweep": {"centre": best, "raw_published_fold_mean": float(np.mean(raw_pub)),
+           "temperature_sweep": {"centre": centre, "raw_published_fold_mean": float(np.mean(raw_pub)),
                                  "published_by_temperature": {str(t): v for t, v in temps.items()}, "best": best_t}}
     print(f"{args.root}{' +TTA' if args.tta else ''}: {len(per_fold)} folds, {len(slices)} out-of-fold slices")
     for key, s in summary.items():
         print(f"  {key:32s} {s['fold_mean']:.3f} ± {s['fold_sd']:.3f} (folds)   {s['slice_mean']:.3f} (all slices)")
     print(f"  infection threshold sweep (raw map): best {best:.2f} -> Dice {curve[best]:.3f}")
-    print(f"  published infection Dice by temperature about {best:.2f} (raw {np.mean(raw_pub):.3f}): "
+    print(f"  published infection Dice by temperature about {centre:.2f} (raw {np.mean(raw_pub):.3f}): "
           + ", ".join(f"T={t}: {v['fold_mean']:.3f}" for t, v in temps.items()) + f"; best T={best_t}")
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)
