@@ -5,6 +5,7 @@
     python benchmarks/cv.py selftrain runs/cv/all-e120 configs/cv/student-all-e120.yaml --out runs/cv/student-all-e120
     python benchmarks/cv.py selftrain runs/cv/all-e300 configs/cv/student-ft-e300.yaml --init-from-teacher --out ...
     python benchmarks/cv.py table benchmarks/results/cv/*.json
+    python benchmarks/cv.py healthy runs/cv/all-e120 runs/cv/all-e300 [--threshold 0.35] [--save FILE]
 
 ``train`` runs ``covidseg train --folds 5 --fold K`` for every fold into ``OUT/foldK`` with the
 committed ``configs/folds.json`` (an unfinished fold is continued with ``--resume``, a finished
@@ -206,6 +207,42 @@ def oof(args) -> int:
     return 0
 
 
+def healthy(args) -> int:
+    """Lesion share of lung on a real CT without COVID-19, for every fold model of each recipe.
+
+    One model's false-positive burden is not a property of its recipe: training runs of one
+    recipe differ by up to 5x on the same scan (docs/results.md, session 6), so recipes are
+    compared by the mean over their fold models, at one common threshold.
+    """
+    import shutil
+
+    from covidseg import Segmenter
+    from covidseg.io import read_image
+
+    image = read_image(args.scan)
+    doc = {"scan": str(args.scan), "threshold": args.threshold, "recipes": {}}
+    for root in args.roots:
+        shares = {}
+        for model_dir in fold_models(root):
+            with tempfile.TemporaryDirectory() as tmp:  # the same model at the common threshold
+                copy = Path(tmp) / model_dir.parent.name
+                shutil.copytree(model_dir, copy)
+                cfg = json.loads((copy / "config.json").read_text())
+                cfg["metadata"]["threshold"] = args.threshold
+                (copy / "config.json").write_text(json.dumps(cfg))
+                m = Segmenter(copy).predict(image).measurements
+            shares[model_dir.parent.name] = float(m.whole.lesion_percent or 0.0)
+        values = list(shares.values())
+        doc["recipes"][str(root)] = {"per_fold": shares, "mean": float(np.mean(values)),
+                                     "sd": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+        print(f"{root}: lesion {np.mean(values):.2f} ± {doc['recipes'][str(root)]['sd']:.2f} % of lung "
+              f"({', '.join(f'{k} {v:.2f}' for k, v in shares.items())}) at threshold {args.threshold}", flush=True)
+    if args.save:
+        args.save.parent.mkdir(parents=True, exist_ok=True)
+        args.save.write_text(json.dumps(doc, indent=1) + "\n")
+    return 0
+
+
 def table(args) -> int:
     print("| recipe | " + " | ".join(f"{t} {'published' if p == 'published' else 'binary'} Dice" for p, t, _ in COLUMNS)
           + " | best thr |")
@@ -255,13 +292,18 @@ def main(argv: list[str] | None = None) -> int:
     o.add_argument("--tta", action="store_true")
     o.add_argument("--threshold", type=float, default=None, help="override the folds' thresholds")
     o.add_argument("--save", type=Path, default=None)
+    h = sub.add_parser("healthy", help="false-positive burden of every fold model on a CT without COVID-19")
+    h.add_argument("roots", type=Path, nargs="+", help="roots of finished cv trains")
+    h.add_argument("--scan", type=Path, default=TRAIN.parents[1] / "ct-examples" / "cip-ct64.nii.gz")
+    h.add_argument("--threshold", type=float, default=0.35)
+    h.add_argument("--save", type=Path, default=None)
     tb = sub.add_parser("table", help="markdown table of saved out-of-fold results")
     tb.add_argument("files", type=Path, nargs="+")
     args, extra = ap.parse_known_args(argv)  # train: unknown flags go to every covidseg train
     if extra and args.cmd not in ("train", "selftrain"):
         ap.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = [a for a in extra if a != "--"]
-    return {"train": train, "selftrain": selftrain, "oof": oof, "table": table}[args.cmd](args)
+    return {"train": train, "selftrain": selftrain, "oof": oof, "healthy": healthy, "table": table}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -76,3 +76,33 @@ def test_selftrain_gives_each_student_its_own_fold_teacher(cv_run):
         assert sorted(split["val"]) == sorted(teacher_val)  # the teacher never trained on them either
         run = json.loads((root / "student" / f"fold{k}" / "run.json").read_text())
         assert run["n_pseudo"] == 3
+
+
+def test_students_fine_tuned_from_their_own_fold_teacher(cv_run):
+    root, data, folds, _ = cv_run
+    unl = make_split(root / "unl-ft", n=3, seed=6)
+    student = root / "student-ft.yaml"
+    student.write_text(TINY + "pseudo_epochs: 1\npseudo_per_epoch: 0\n")
+    assert cv.main(["selftrain", str(root / "teacher"), str(student), "--out", str(root / "student-ft"),
+                    "--unlabeled", str(unl), "--data", str(data), "--folds-file", str(folds),
+                    "--min-confidence", "0.3", "--init-from-teacher"]) == 0
+    for k in range(2):
+        cfg = json.loads((root / "student-ft" / f"fold{k}" / "config.json").read_text())
+        assert Path(cfg["init"]) == root / "teacher" / f"fold{k}" / "model"
+        assert cfg["pseudo_kind"] == "teacher"
+
+
+def test_healthy_scan_burden_per_fold_model_at_one_threshold(cv_run, ct_examples, capsys):
+    root, _, _, _ = cv_run
+    out = root / "healthy.json"
+    assert cv.main(["healthy", str(root / "teacher"), "--scan", str(ct_examples / "cip-ct64.nii.gz"),
+                    "--threshold", "0.9", "--save", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    (recipe,) = doc["recipes"].values()
+    assert sorted(recipe["per_fold"]) == ["fold0", "fold1"] and doc["threshold"] == 0.9
+    assert all(0.0 <= v <= 100.0 for v in recipe["per_fold"].values())
+    assert abs(recipe["mean"] - sum(recipe["per_fold"].values()) / 2) < 1e-9
+    # the fold models themselves keep their own threshold (the copy is temporary)
+    meta = json.loads((root / "teacher" / "fold0" / "model" / "config.json").read_text())["metadata"]
+    assert meta["threshold"] != 0.9
+    assert "at threshold 0.9" in capsys.readouterr().out
