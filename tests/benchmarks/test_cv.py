@@ -61,14 +61,20 @@ def test_finished_folds_are_not_retrained(cv_run):
     assert (root / "teacher" / "fold0" / "model" / "model.safetensors").stat().st_mtime_ns == before
 
 
-def test_selftrain_gives_each_student_its_own_fold_teacher(cv_run):
+def _selftrain(cv_run, name: str, seed: int, *flags: str) -> Path:
+    """One tiny self-training round into ROOT/name; returns ROOT."""
     root, data, folds, _ = cv_run
-    unl = make_split(root / "unl", n=3, seed=5)
-    student = root / "student.yaml"
+    unl = make_split(root / f"unl-{name}", n=3, seed=seed)
+    student = root / f"{name}.yaml"
     student.write_text(TINY + "pseudo_epochs: 1\npseudo_per_epoch: 0\n")
-    assert cv.main(["selftrain", str(root / "teacher"), str(student), "--out", str(root / "student"),
+    assert cv.main(["selftrain", str(root / "teacher"), str(student), "--out", str(root / name),
                     "--unlabeled", str(unl), "--data", str(data), "--folds-file", str(folds),
-                    "--min-confidence", "0.3"]) == 0
+                    "--min-confidence", "0.3", *flags]) == 0
+    return root
+
+
+def test_selftrain_gives_each_student_its_own_fold_teacher(cv_run):
+    root = _selftrain(cv_run, "student", 5)
     for k in range(2):
         info = json.loads((root / "student" / f"labels-fold{k}" / "teacher" / "teacher.json").read_text())
         teacher_val = info["teachers"][0]["validation"]["names"]
@@ -79,13 +85,7 @@ def test_selftrain_gives_each_student_its_own_fold_teacher(cv_run):
 
 
 def test_students_fine_tuned_from_their_own_fold_teacher(cv_run):
-    root, data, folds, _ = cv_run
-    unl = make_split(root / "unl-ft", n=3, seed=6)
-    student = root / "student-ft.yaml"
-    student.write_text(TINY + "pseudo_epochs: 1\npseudo_per_epoch: 0\n")
-    assert cv.main(["selftrain", str(root / "teacher"), str(student), "--out", str(root / "student-ft"),
-                    "--unlabeled", str(unl), "--data", str(data), "--folds-file", str(folds),
-                    "--min-confidence", "0.3", "--init-from-teacher"]) == 0
+    root = _selftrain(cv_run, "student-ft", 6, "--init-from-teacher")
     for k in range(2):
         cfg = json.loads((root / "student-ft" / f"fold{k}" / "config.json").read_text())
         assert Path(cfg["init"]) == root / "teacher" / f"fold{k}" / "model"
