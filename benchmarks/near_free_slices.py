@@ -4,8 +4,10 @@
 
 MODEL is a model folder or ``shipped``. The slices are those of COVID-SemiSeg ``unlabeled/``
 (COVID-19-CT-Seg volumes, other scanners than the labelled slices) whose Semi-Inf-Net machine
-label covers less than ``--max-label`` of the image, ``--n`` of them drawn with seed 0 and turned
-upright (the unlabeled slices are stored rotated by 90 degrees against the labelled ones).
+label covers less than ``--max-label`` of the image, ``--n`` of them drawn with seed 0, as stored
+(like every COVID-SemiSeg slice they are the transpose of radiological display, here also
+mirrored: the spine at the left edge; the networks are trained on such slices, left-right
+flips included, and plain images go to them as stored: ``covidseg.io.slice_axes``).
 Prints, per model and at its own threshold, the mean and median lesion share of the network
 lung and how many slices show any lesion. Models trained on these slices (with any labels)
 are favoured by it; docs/results.md, session 6.
@@ -31,8 +33,7 @@ def near_free(unlabeled: Path, max_label: float, n: int, out: Path) -> list[Path
     paths = []
     for p in random.sample(names, min(n, len(names))):
         src = next((unlabeled / "images").glob(p.stem + ".*"))
-        upright = np.ascontiguousarray(np.rot90(np.asarray(Image.open(src).convert("L")), 1))
-        Image.fromarray(upright).save(out / f"{p.stem}.png")
+        Image.open(src).convert("L").save(out / f"{p.stem}.png")
         paths.append(out / f"{p.stem}.png")
     return paths
 

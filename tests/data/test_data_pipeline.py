@@ -100,7 +100,7 @@ def test_missing_mask_file_and_shape_mismatch(tmp_path):
         load_folder(split2, "lung")
 
 
-def test_nifti_pairs_become_display_oriented_slices(tmp_path):
+def test_nifti_pairs_become_slices_in_the_benchmark_axes(tmp_path):
     nib = pytest.importorskip("nibabel")
     (tmp_path / "images").mkdir()
     (tmp_path / "infection").mkdir()
@@ -116,11 +116,13 @@ def test_nifti_pairs_become_display_oriented_slices(tmp_path):
     samples = load_folder(tmp_path, "lesion")
     assert [s.name for s in samples] == ["case_z001"]  # slices without lung are skipped
     lab = samples[0].label
-    assert lab.shape == (36, 40)  # (rows = y, cols = x)
-    # radiological display (rows -> posterior, columns -> patient's left, like the 8-bit
-    # slices): low RAS x (patient's left) lands at a high column, high RAS y (anterior) at a low row
+    assert lab.shape == (40, 36)  # (rows = x, cols = y)
+    # the axes of the 8-bit COVID-SemiSeg slices (rows -> patient's left, columns -> posterior;
+    # covidseg.io.slice_axes): low RAS x (patient's left) lands at a high row, high RAS y
+    # (anterior) at a low column
     r, c = np.argwhere(lab)[0]
-    assert (r, c) == (36 - 1 - 5, 40 - 1 - 3)
+    assert (r, c) == (40 - 1 - 3, 36 - 1 - 5)
+    assert samples[0].image.shape == (40, 36)
 
 
 def test_split_is_seeded_disjoint_and_complete():

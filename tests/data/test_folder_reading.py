@@ -79,7 +79,8 @@ def test_loader_gives_the_former_loaders_arrays(tmp_path):
         s = samples[f"vol_z{z:03d}"]
         label = build_label("all", lesion=masks["infection"][z] > 0, classes=masks["classes"][z],
                             lung=masks["lung"][z] > 0)
-        assert np.array_equal(s.image, vol[z]) and np.array_equal(s.label, label)
+        # in the axes of the 8-bit slices: the transpose of the display slice (io.slice_axes)
+        assert np.array_equal(s.image, vol[z].T) and np.array_equal(s.label, label.T)
 
 
 def test_loader_refuses_what_the_readers_refuse(tmp_path):

@@ -119,9 +119,9 @@ def test_whole_slice_images_are_rerun_on_the_lung_box(tmp_path, semiseg, make_ti
     boxes = []
     original = seg.runner.run
 
-    def spy(images, indices, box, progress=None):
+    def spy(images, indices, box, progress=None, **kw):
         boxes.append(box)
-        return original(images, indices, box, progress)
+        return original(images, indices, box, progress, **kw)
 
     monkeypatch.setattr(seg.runner, "run", spy)
     # Pretend the first pass found lungs exactly in the pasted crop.

@@ -153,6 +153,7 @@ def test_models_with_different_windows_each_get_their_own(tmp_path):
 
     from covidseg.inference import Segmenter
     from covidseg.io import read_image
+    from covidseg.io.slice_axes import display_to_model
     from covidseg.models import MAUNet, MAUNetConfig
 
     windows = {"lung": [-1000.0, 0.0], "lesion": [-1100.0, 250.0]}
@@ -172,4 +173,6 @@ def test_models_with_different_windows_each_get_their_own(tmp_path):
     seg.predict(tmp_path / "ct.nii.gz")
     volume = read_image(tmp_path / "ct.nii.gz").array
     for task, w in windows.items():
-        np.testing.assert_array_equal(np.concatenate(seen[task])[:, 0], to_unit(volume, True, Window.from_range(*w)))
+        # each through its own window, in the axes of its training slices (io.slice_axes)
+        np.testing.assert_array_equal(np.concatenate(seen[task])[:, 0],
+                                      display_to_model(to_unit(volume, True, Window.from_range(*w))))

@@ -11,7 +11,8 @@ Layout (see docs/training.md)::
 Mask files share the image's stem. Only the mask folders the task needs must exist. A mask
 with other values is refused (:func:`check_mask_values`), never guessed.
 A NIfTI volume becomes one 2-D sample per axial slice (slices with lung, or with lesion
-if there is no lung mask), rotated to radiological display like the 8-bit slices.
+if there is no lung mask), transposed from radiological display into the axes of the 8-bit
+COVID-SemiSeg slices (``covidseg.io.slice_axes``), the axes inference gives every network.
 
 Files are read through ``covidseg.io`` (``read_image`` for images, ``read_label_map`` for
 masks), with the readers' checks and one-line errors, and only in the formats
@@ -36,6 +37,7 @@ from covidseg.tasks import IGNORE, build_label, get_task
 from covidseg.errors import EmptyFolderError, FileMissingError, InputError
 from covidseg.io.formats import NIFTI_SUFFIXES, RASTER_SUFFIXES, file_kind, is_nifti, strip_suffix
 from covidseg.io.readers import read_image, read_label_map
+from covidseg.io.slice_axes import display_to_model
 from covidseg.io.windowing import MODEL_WINDOW, Window, intensity_range, to_uint8, to_unit
 
 #: Files of images/ and of the mask folders: 2-D slices or NIfTI volumes (covidseg.io.formats).
@@ -203,9 +205,10 @@ def load_folder(folder: str | Path, task: str, *, labeled: bool = True, pseudo: 
             image = to_grey(vol, True, hu_window)
             keep = masks.get("lung", masks.get("infection", masks.get("classes")))
             zs = range(vol.shape[0]) if keep is None else [z for z in range(vol.shape[0]) if keep[z].any()]
-            for z in zs:
-                sl = {k: m[z] for k, m in masks.items()}
-                samples.append(Sample(f"{stem}_z{z:03d}", image[z], _make_label(task, sl, pseudo), files))
+            for z in zs:  # in the axes of the 8-bit slices, as inference hands them to a network
+                sl = {k: np.ascontiguousarray(display_to_model(m[z])) for k, m in masks.items()}
+                samples.append(Sample(f"{stem}_z{z:03d}", np.ascontiguousarray(display_to_model(image[z])),
+                                      _make_label(task, sl, pseudo), files))
         else:
             image = read_slice(path)
             for kind, m in masks.items():

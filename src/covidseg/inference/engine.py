@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from covidseg.errors import CovidsegError
 from covidseg.inference.loading import LoadedModel
 from covidseg.models.forward import probabilities
+from covidseg.io.slice_axes import DISPLAY_AXES
 from covidseg.io.windowing import MODEL_WINDOW, Window
 from covidseg.io.windowing import to_unit as _to_unit
 
@@ -156,12 +157,14 @@ class Runner:
     def run(self, images: Callable[[int], np.ndarray], indices: Sequence[int], box: Box,
             progress: Callable[[int], None] | None = None,
             to_input: Callable[[np.ndarray, LoadedModel], np.ndarray] | None = None,
-            ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+            display: bool = False) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """For slice indices ``indices`` (all cropped to ``box``; ``images(i)`` returns the
         [0, 1] float32 slice ``i``), yield ``(i, {channel: float32 (h, w) probabilities})``
         in the crop's own size. With ``to_input``, ``images(i)`` returns raw values and
         ``to_input(crops, model)`` maps them into each model's own input domain (models
-        trained with different HU windows).
+        trained with different HU windows). ``display``: the slices are in radiological
+        display (CT of known orientation); each model then gets them with the in-plane axes
+        it was trained on (:mod:`covidseg.io.slice_axes`) and its output is turned back.
 
         A batch that runs out of memory is retried with half as many slices, down to one;
         the smaller size is kept for the rest of this runner's life (later cases too). Out of
@@ -171,7 +174,7 @@ class Runner:
             chunk = list(indices[start:start + self.batch_size])
             failed = None
             try:
-                out = self._forward(images, chunk, box, to_input)
+                out = self._forward(images, chunk, box, to_input, display)
             except Exception as exc:  # noqa: BLE001 - only allocation failures are retried
                 if not is_out_of_memory(exc):
                     raise
@@ -200,7 +203,8 @@ class Runner:
                              amp_dtype=torch.bfloat16 if self.precision == "bf16" else None)
 
     def _forward(self, images: Callable[[int], np.ndarray], chunk: list[int], box: Box,
-                 to_input: Callable[[np.ndarray, LoadedModel], np.ndarray] | None = None) -> dict[str, torch.Tensor]:
+                 to_input: Callable[[np.ndarray, LoadedModel], np.ndarray] | None = None,
+                 display: bool = False) -> dict[str, torch.Tensor]:
         """Probabilities (per channel, (B, h, w) on the CPU) of one batch of slices."""
         h, w = box.y1 - box.y0, box.x1 - box.x0
         crops = np.stack([images(i)[box.slices] for i in chunk])[:, None]
@@ -211,11 +215,15 @@ class Runner:
                 if to_input is not None:
                     batch = torch.from_numpy(np.ascontiguousarray(to_input(crops, model))).to(self.device)
                 s = self._size_of(model)
-                x = F.interpolate(batch, size=(s, s), mode="bilinear", align_corners=False,
-                                  antialias=s < max(h, w)) if (h, w) != (s, s) else batch
+                turn = display and model.slice_axes != DISPLAY_AXES
+                x = batch.transpose(-1, -2) if turn else batch  # into the axes it was trained on
+                x = F.interpolate(x, size=(s, s), mode="bilinear", align_corners=False,
+                                  antialias=s < max(h, w)) if (h, w) != (s, s) else x
                 probs = self._probabilities(model, x)  # with the mirror when tta
                 wanted = [c for c, m in self.channels.items() if m is model]
                 derived = torch.stack([_DERIVE[model.task][c](probs) for c in wanted], 1)
+                if turn:
+                    derived = derived.transpose(-1, -2)
                 if derived.shape[-2:] != (h, w):
                     derived = F.interpolate(derived, size=(h, w), mode="bilinear", align_corners=False)
                 for k, c in enumerate(wanted):

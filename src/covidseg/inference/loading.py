@@ -49,11 +49,18 @@ class LoadedModel:
 
         return model_window(self.metadata)
 
+    @property
+    def slice_axes(self) -> str:
+        """In-plane axes of this model's training slices (``covidseg.io.slice_axes``)."""
+        from covidseg.io.slice_axes import model_slice_axes
+
+        return model_slice_axes(self.metadata)
+
     def describe(self) -> dict:
         return {"name": self.name, "path": str(self.path), "task": self.task, "labels": list(self.labels),
                 "activation": self.activation, "input_size": self.input_size, "threshold": self.threshold,
                 "sha256": self.sha256, "architecture": type(self.module).__name__,
-                "hu_window": [self.hu_window.lower, self.hu_window.upper],
+                "hu_window": [self.hu_window.lower, self.hu_window.upper], "slice_axes": self.slice_axes,
                 **{k: self.metadata[k] for k in ("val_dice", "epochs", "code_version") if k in self.metadata}}
 
 
@@ -116,8 +123,11 @@ def _check_metadata(folder: Path, meta: dict) -> tuple[str, tuple[str, ...], str
         raise ModelError(f"metadata 'threshold' must be in (0, 1), got {threshold}", folder)
     from covidseg.io.windowing import model_window
 
+    from covidseg.io.slice_axes import model_slice_axes
+
     try:
         model_window(meta)
+        model_slice_axes(meta)
     except ValueError as exc:
         raise ModelError(str(exc), folder) from None
     return task, labels, activation, input_size, threshold

@@ -247,7 +247,10 @@ class Segmenter:
                 def to_input(crops: np.ndarray, model: LoadedModel) -> np.ndarray:
                     return to_unit(crops, True, windows[id(model)])
 
-            run_kw = {} if to_input is None else {"to_input": to_input}
+            # Volumes, DICOM and arrays are read into radiological display; plain JPG/PNG slices
+            # are taken as stored, like the benchmark slices the networks were trained on.
+            display = image.kind not in ("image", "slices")
+            run_kw = {"display": display} if to_input is None else {"to_input": to_input, "display": display}
             for i, channel_probs in self.runner.run(unit_slice, indices, box, tick, **run_kw):
                 for c, p in channel_probs.items():
                     probs[c][i][box.slices] = np.rint(p * 255.0).astype(np.uint8)
