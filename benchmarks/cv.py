@@ -214,23 +214,18 @@ def healthy(args) -> int:
     recipe differ by up to 5x on the same scan (docs/results.md, session 6), so recipes are
     compared by the mean over their fold models, at one common threshold.
     """
-    import shutil
-
-    from covidseg import Segmenter
+    from covidseg.evaluation.as_predicted import as_loaded_model, build_segmenter
     from covidseg.io import read_image
+    from covidseg.models import load_pretrained
 
     image = read_image(args.scan)
     doc = {"scan": str(args.scan), "threshold": args.threshold, "recipes": {}}
     for root in args.roots:
         shares = {}
         for model_dir in fold_models(root):
-            with tempfile.TemporaryDirectory() as tmp:  # the same model at the common threshold
-                copy = Path(tmp) / model_dir.parent.name
-                shutil.copytree(model_dir, copy)
-                cfg = json.loads((copy / "config.json").read_text())
-                cfg["metadata"]["threshold"] = args.threshold
-                (copy / "config.json").write_text(json.dumps(cfg))
-                m = Segmenter(copy).predict(image).measurements
+            # predict's Segmenter for this model, at the common threshold (as evaluate --threshold)
+            loaded = as_loaded_model(load_pretrained(model_dir), model_dir, args.threshold)
+            m = build_segmenter(loaded).predict(image).measurements
             shares[model_dir.parent.name] = float(m.whole.lesion_percent or 0.0)
         values = list(shares.values())
         doc["recipes"][str(root)] = {"per_fold": shares, "mean": float(np.mean(values)),

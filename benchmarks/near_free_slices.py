@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -26,16 +25,12 @@ from PIL import Image
 UNLABELED = Path(__file__).resolve().parents[2] / "shared" / "data" / "covid-semiseg" / "unlabeled"
 
 
-def near_free(unlabeled: Path, max_label: float, n: int, out: Path) -> list[Path]:
+def near_free(unlabeled: Path, max_label: float, n: int) -> list[Path]:
+    """``n`` images (seed 0) whose machine label covers less than ``max_label`` of the image."""
     names = [p for p in sorted((unlabeled / "pseudo-infection").glob("*.png"))
              if (np.asarray(Image.open(p)) > 127).mean() < max_label]
     random.seed(0)
-    paths = []
-    for p in random.sample(names, min(n, len(names))):
-        src = next((unlabeled / "images").glob(p.stem + ".*"))
-        Image.open(src).convert("L").save(out / f"{p.stem}.png")
-        paths.append(out / f"{p.stem}.png")
-    return paths
+    return [next((unlabeled / "images").glob(p.stem + ".*")) for p in random.sample(names, min(n, len(names)))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,20 +42,19 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     from covidseg import Segmenter
 
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = near_free(args.unlabeled, args.max_label, args.n, Path(tmp))
-        print(f"{len(paths)} slices whose machine label covers < {args.max_label:.1%} of the image")
-        for model in args.models:
-            seg = Segmenter(None if model == "shipped" else model)
-            shares, hit = [], 0
-            for path in paths:
-                pred = seg.predict(path)
-                lung, lesion = int((pred.lung > 0).sum()), int((pred.lesion > 0).sum())
-                shares.append(lesion / lung if lung else 0.0)
-                hit += lesion > 0
-            s = 100 * np.asarray(shares)
-            print(f"{model}: lesion {s.mean():.2f} % of lung (median {np.median(s):.2f} %), "
-                  f"slices with any lesion {hit}/{len(paths)}", flush=True)
+    paths = near_free(args.unlabeled, args.max_label, args.n)
+    print(f"{len(paths)} slices whose machine label covers < {args.max_label:.1%} of the image")
+    for model in args.models:
+        seg = Segmenter(None if model == "shipped" else model)
+        shares, hit = [], 0
+        for path in paths:
+            pred = seg.predict(path)
+            lung, lesion = int((pred.lung > 0).sum()), int((pred.lesion > 0).sum())
+            shares.append(lesion / lung if lung else 0.0)
+            hit += lesion > 0
+        s = 100 * np.asarray(shares)
+        print(f"{model}: lesion {s.mean():.2f} % of lung (median {np.median(s):.2f} %), "
+              f"slices with any lesion {hit}/{len(paths)}", flush=True)
     return 0
 
 

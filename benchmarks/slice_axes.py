@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cv import TRAIN, fold_models  # noqa: E402
+from cv import TRAIN, _dice, fold_models  # noqa: E402
 from select_on_val import link_view  # noqa: E402
 
 TURNS = {
@@ -27,11 +27,6 @@ TURNS = {
     "transposed (display)": (lambda a: np.swapaxes(a, 0, 1), lambda a: np.swapaxes(a, 0, 1)),
     "turned by 90 degrees": (lambda a: np.rot90(a, 1), lambda a: np.rot90(a, -1)),
 }
-
-
-def _dice(pred: np.ndarray, gt: np.ndarray) -> float:
-    s = pred.sum() + gt.sum()
-    return 1.0 if s == 0 else float(2 * np.logical_and(pred, gt).sum() / s)
 
 
 def main(argv: list[str] | None = None) -> int:

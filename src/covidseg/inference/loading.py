@@ -121,9 +121,8 @@ def _check_metadata(folder: Path, meta: dict) -> tuple[str, tuple[str, ...], str
         raise ModelError(f"metadata 'input_size' must be in 16..{MAX_INPUT_SIZE}, got {input_size}", folder)
     if not 0.0 < threshold < 1.0:
         raise ModelError(f"metadata 'threshold' must be in (0, 1), got {threshold}", folder)
-    from covidseg.io.windowing import model_window
-
     from covidseg.io.slice_axes import model_slice_axes
+    from covidseg.io.windowing import model_window
 
     try:
         model_window(meta)

@@ -10,8 +10,8 @@ columns toward the patient's left) in which covidseg reads every CT of known ori
 A network sees a slice the other way round poorly: out-of-fold, the all-e300 fold models
 score lesion Dice 0.743 on the slices as stored and 0.679 on the same slices transposed
 (``benchmarks/slice_axes.py``; docs/results.md, session 6). So inference hands each network
-its slices with the axes it was trained on, which is the model metadata's ``slice_axes`` (default ``"LP"``, the
-COVID-SemiSeg convention of every model trained so far). NIfTI training volumes are sliced
+its slices with the axes it was trained on, which is the model metadata's ``slice_axes``
+(default ``"LP"``, the COVID-SemiSeg convention of every model trained so far). NIfTI training volumes are sliced
 into the same convention, and plain JPG/PNG slices are taken as they are stored, like the
 benchmark's.
 """
