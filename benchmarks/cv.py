@@ -6,6 +6,7 @@
     python benchmarks/cv.py selftrain runs/cv/all-e300 configs/cv/student-ft-e300.yaml --init-from-teacher --out ...
     python benchmarks/cv.py table benchmarks/results/cv/*.json
     python benchmarks/cv.py healthy runs/cv/all-e120 runs/cv/all-e300 [--threshold 0.35] [--save FILE]
+    python benchmarks/cv.py ensemble runs/cv/shipped-e120 runs/cv/all-e300 --out runs/cv/ens-shipped-e300
 
 ``train`` runs ``covidseg train --folds 5 --fold K`` for every fold into ``OUT/foldK`` with the
 committed ``configs/folds.json`` (an unfinished fold is continued with ``--resume``, a finished
@@ -18,6 +19,10 @@ pseudolabel`` into ``OUT/labels-foldK``, and fold K's student trains on the othe
 labelled slices plus those labels (the student config sets the pseudo-label share and the
 stronger augmentation). No fold's validation slice reaches its own student, not even through
 a teacher, so the students' out-of-fold numbers compare with the teachers'.
+
+``ensemble`` combines fold K of each recipe into one :class:`covidseg.models.Ensemble` (mean of
+the members' probabilities) in ``OUT/foldK/model``; the members of a fold must have held out
+the same slices. ``oof`` and ``healthy`` then score the ensemble recipe like any other.
 
 ``oof`` scores every slice with the one model that did not train on it (its fold's model)
 through :func:`covidseg.evaluation.evaluate`, so the numbers are what that function reports on
@@ -238,6 +243,27 @@ def healthy(args) -> int:
     return 0
 
 
+def ensemble(args) -> int:
+    from covidseg.models import combine
+
+    per_root = [{p.parent.name: p for p in fold_models(r)} for r in args.roots]
+    common = sorted(set.intersection(*(set(m) for m in per_root)))
+    if not common:
+        sys.exit("no fold is finished in every recipe")
+    held_out = {}
+    for name in common:  # every fold checked before anything is written
+        seen = [json.loads((m[name] / "config.json").read_text())["metadata"].get("validation") for m in per_root]
+        if any(v != seen[0] for v in seen):
+            sys.exit(f"{name}: the members did not hold out the same slices")
+        held_out[name] = seen[0]
+    for name in common:
+        members = [m[name] for m in per_root]
+        ens = combine(members, {"validation": held_out[name], "threshold": args.threshold})
+        ens.save_pretrained(args.out / name / "model")
+        print(f"{args.out / name / 'model'}: {' + '.join(str(d) for d in members)}", flush=True)
+    return 0
+
+
 def table(args) -> int:
     print("| recipe | " + " | ".join(f"{t} {'published' if p == 'published' else 'binary'} Dice" for p, t, _ in COLUMNS)
           + " | best thr |")
@@ -292,13 +318,18 @@ def main(argv: list[str] | None = None) -> int:
     h.add_argument("--scan", type=Path, default=TRAIN.parents[1] / "ct-examples" / "cip-ct64.nii.gz")
     h.add_argument("--threshold", type=float, default=0.35)
     h.add_argument("--save", type=Path, default=None)
+    e = sub.add_parser("ensemble", help="fold-wise ensembles of finished cv trains (mean of probabilities)")
+    e.add_argument("roots", type=Path, nargs="+", help="roots of finished cv trains, two or more")
+    e.add_argument("--out", type=Path, required=True)
+    e.add_argument("--threshold", type=float, default=0.35)
     tb = sub.add_parser("table", help="markdown table of saved out-of-fold results")
     tb.add_argument("files", type=Path, nargs="+")
     args, extra = ap.parse_known_args(argv)  # train: unknown flags go to every covidseg train
     if extra and args.cmd not in ("train", "selftrain"):
         ap.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = [a for a in extra if a != "--"]
-    return {"train": train, "selftrain": selftrain, "oof": oof, "healthy": healthy, "table": table}[args.cmd](args)
+    return {"train": train, "selftrain": selftrain, "oof": oof, "healthy": healthy, "ensemble": ensemble,
+            "table": table}[args.cmd](args)
 
 
 if __name__ == "__main__":

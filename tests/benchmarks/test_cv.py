@@ -106,3 +106,41 @@ def test_healthy_scan_burden_per_fold_model_at_one_threshold(cv_run, ct_examples
     meta = json.loads((root / "teacher" / "fold0" / "model" / "config.json").read_text())["metadata"]
     assert meta["threshold"] != 0.9
     assert "at threshold 0.9" in capsys.readouterr().out
+
+
+def test_fold_wise_ensemble_is_scored_like_a_recipe(cv_run, tmp_path):
+    import shutil
+
+    import torch
+
+    from covidseg.models import Ensemble, load_pretrained
+
+    root, data, folds, config = cv_run
+    other = root / "seed1.yaml"
+    other.write_text(TINY + "seed: 1\n")
+    assert cv.main(["train", str(other), "--out", str(root / "teacher-s1"), "--data", str(data),
+                    "--folds-file", str(folds)]) == 0
+    out = root / "ens"
+    assert cv.main(["ensemble", str(root / "teacher"), str(root / "teacher-s1"), "--out", str(out)]) == 0
+    for k in range(2):
+        ens = load_pretrained(out / f"fold{k}" / "model")
+        assert isinstance(ens, Ensemble) and len(ens.members) == 2
+        own = json.loads((root / "teacher" / f"fold{k}" / "model" / "config.json").read_text())["metadata"]
+        assert ens.metadata["validation"] == own["validation"] and ens.metadata["threshold"] == 0.35
+        x = torch.rand(1, 1, 32, 32)
+        with torch.inference_mode():
+            want = sum(torch.softmax(load_pretrained(r / f"fold{k}" / "model")(x), 1)
+                       for r in (root / "teacher", root / "teacher-s1")) / 2
+            torch.testing.assert_close(torch.softmax(ens(x), 1), want, atol=2e-6, rtol=0)
+    assert cv.main(["oof", str(out), "--train", str(data), "--save", str(root / "ens.json")]) == 0
+    assert sorted(json.loads((root / "ens.json").read_text())["per_slice"]) == [str(i) for i in range(6)]
+    # members that held out different slices are refused
+    bad = tmp_path / "bad"
+    shutil.copytree(root / "teacher-s1", bad)
+    cfg_path = bad / "fold1" / "model" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["metadata"]["validation"]["names"] = ["0"]
+    cfg_path.write_text(json.dumps(cfg))
+    with pytest.raises(SystemExit, match="fold1: the members did not hold out the same slices"):
+        cv.main(["ensemble", str(root / "teacher"), str(bad), "--out", str(tmp_path / "ens-bad")])
+    assert not (tmp_path / "ens-bad").exists()  # fold0 was fine, but nothing is written
