@@ -101,7 +101,7 @@ def test_models_without_the_key_get_the_calibrated_window():
     from covidseg.inference.loading import load_models, shipped_models
 
     shipped = load_models(shipped_models())
-    assert all(WINDOW_KEY not in m.metadata for m in shipped)  # the shipped weights predate the key
+    assert model_window({}) == model_window(None) == MODEL_WINDOW  # models saved before the key existed
     assert all(m.hu_window == MODEL_WINDOW for m in shipped)
     assert (MODEL_WINDOW.lower, MODEL_WINDOW.upper) == (-1100.0, 250.0)
     assert model_window({WINDOW_KEY: [-1000, 200]}) == Window.from_range(-1000.0, 200.0)
