@@ -223,7 +223,11 @@ def _component_medians(values: np.ndarray, labels: np.ndarray, n: int) -> np.nda
     """Median of ``values`` per label 1..n (index 0 unused), one sort for all components."""
     flat = labels.ravel()
     keep = flat > 0
-    lab, val = flat[keep], values.ravel()[keep]
+    return _sorted_medians(flat[keep], values.ravel()[keep], n)
+
+
+def _sorted_medians(lab: np.ndarray, val: np.ndarray, n: int) -> np.ndarray:
+    """Median of ``val`` per label ``lab`` in 1..n (index 0 unused): the labelled voxels only."""
     order = np.lexsort((val, lab))
     lab, val = lab[order], val[order]
     counts = np.bincount(lab, minlength=n + 1)
@@ -254,7 +258,8 @@ def vessel_lesions(hu: np.ndarray, lesion: np.ndarray, spacing, config: LesionFi
         removed |= sub & (thin | (sub_hu < config.aerated_hu)) & ndi.maximum_filter(removed, size=reach)
     labels, n = ndi.label(sub)
     size = np.bincount(labels.ravel(), minlength=n + 1)
-    thin_share = np.bincount(labels.ravel(), weights=thin.ravel(), minlength=n + 1) / np.maximum(size, 1)
+    # counts, not a float64 weights copy of the whole box (thin lies inside the lesion)
+    thin_share = np.bincount(labels[thin], minlength=n + 1) / np.maximum(size, 1)
     vessel_tree = (_component_medians(sub_hu, labels, n) < config.aerated_hu) & (thin_share >= config.vessel_fraction)
     vessel_tree[0] = False
     removed |= vessel_tree[labels]
@@ -309,10 +314,11 @@ def dependent_bands(hu: np.ndarray, lesion: np.ndarray, lung: np.ndarray, spacin
     spacing = np.asarray(spacing, float)
     labels, n = ndi.label(lesion)
     # cheap tests for all components at once (one sort each), the shape only for the rest
-    median_hu = _component_medians(np.asarray(hu, np.float32), labels, n)
-    shape = [1] * lesion.ndim
-    shape[axis] = -1
-    median_pos = _component_medians(np.broadcast_to(pos.reshape(shape).astype(np.float32), lesion.shape), labels, n)
+    # per-component medians over the lesion voxels only (no volume-sized copies)
+    where = np.flatnonzero(labels)
+    lab = labels.ravel()[where]
+    median_hu = _sorted_medians(lab, np.asarray(hu, np.float32).ravel()[where], n)
+    median_pos = _sorted_medians(lab, pos.astype(np.float32)[np.unravel_index(where, lesion.shape)[axis]], n)
     maybe = ((median_hu >= config.band_hu[0]) & (median_hu <= config.band_hu[1])
              & (median_pos >= 1.0 - config.dependent_fraction))
     for k, sl in enumerate(ndi.find_objects(labels), start=1):
