@@ -322,3 +322,11 @@ def test_init_starts_from_a_model_folder_and_refuses_another_network(split, tmp_
     with pytest.raises(ConfigError, match="^init: .*missing"):
         Trainer(cfg(split, tmp_path / "none", task="lesion", epochs=1, init=str(tmp_path / "missing")),
                 verbose=False).fit()
+    from covidseg.models import combine
+
+    second = Trainer(cfg(split, tmp_path / "second", task="lesion", epochs=1, steps_per_epoch=1, seed=2),
+                     verbose=False).fit()
+    combine([first.model_dir, second.model_dir]).save_pretrained(tmp_path / "ens")
+    with pytest.raises(ConfigError, match="^init: .*ens is an ensemble of 2 networks; start from one member"):
+        Trainer(cfg(split, tmp_path / "from-ens", task="lesion", epochs=1, init=str(tmp_path / "ens")),
+                verbose=False).fit()

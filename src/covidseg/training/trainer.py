@@ -337,6 +337,9 @@ class Trainer:
             source = load_pretrained(folder)
         except (OSError, CovidsegError) as exc:
             raise ConfigError(f"init: {folder}: {exc}") from None
+        if type(source).__name__ == "Ensemble":
+            raise ConfigError(f"init: {folder} is an ensemble of {len(source.members)} networks; start from one "
+                              f"member's own model folder (metadata.members of its config.json names them)")
         if type(source) is not type(net) or source.config != net.config:
             raise ConfigError(f"init: {folder} holds a {type(source).__name__} with {source.config}, "
                               f"but this run builds a {type(net).__name__} with {net.config}")
