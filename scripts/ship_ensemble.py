@@ -1,54 +1,42 @@
 """Combine trained model folders into one ensemble model folder (mean of their probabilities).
 
-    python scripts/ship_ensemble.py src/covidseg/weights/maunet-all runs/final/all50-e300/model \
-        src/covidseg/weights/maunet-ens --threshold 0.35 --chosen-by benchmarks/results/cv/ens.json
+    python scripts/ship_ensemble.py src/covidseg/weights/maunet-all all50-e300 \
+        src/covidseg/weights/maunet-all-ens --threshold 0.35 --published-temperature 0.1 \
+        --chosen-by benchmarks/results/cv/ens-shipped-e300-thr035.json
 
 Each member is loaded with its checksum verified; they must agree on task, labels, input size,
-HU window and slice axes (``covidseg.models.combine``). The result is saved with float16
-storage like ``scripts/ship_model.py`` and re-loaded (checksum, shapes) before it replaces DEST.
+HU window and slice axes (``covidseg.models.combine``). The result is saved and re-loaded
+(checksum, shapes) before it replaces DEST, as ``scripts/ship_model.py`` does (float16 storage
+by default).
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ship_model import add_operating_point_args, install, operating_point  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("members", type=Path, nargs="+", help="two or more model folders, then DEST")
-    ap.add_argument("--dtype", default="float16", choices=("float16", "float32"))
-    ap.add_argument("--threshold", type=float, required=True, help="operating threshold chosen out-of-fold")
-    ap.add_argument("--published-temperature", type=float, default=None,
-                    help="temperature for the published protocol only, chosen out-of-fold")
-    ap.add_argument("--chosen-by", default=None, help="where the threshold / temperature come from")
+    add_operating_point_args(ap, threshold_required=True)
     args = ap.parse_args(argv)
     *members, dest = args.members
     if len(members) < 2:
         sys.exit("give at least two member model folders and a destination")
-    if not 0 < args.threshold < 1:
-        sys.exit(f"--threshold: must be in (0, 1), got {args.threshold}")
+    extra = operating_point(args)
     from covidseg.errors import CovidsegError
-    from covidseg.models import combine, load_pretrained
+    from covidseg.models import combine
 
-    extra = {"threshold": args.threshold}
-    if args.published_temperature is not None:
-        extra["published_temperature"] = args.published_temperature
-    if args.chosen_by:
-        extra["operating_point_chosen_by"] = args.chosen_by
     try:
         ens = combine(members, extra)
     except (CovidsegError, ValueError) as exc:
         sys.exit(f"ship_ensemble: {exc}")
-    tmp = dest.with_name(dest.name + ".new")
-    shutil.rmtree(tmp, ignore_errors=True)
-    ens.save_pretrained(tmp, dtype=args.dtype)
-    load_pretrained(tmp)
-    if dest.exists():
-        shutil.rmtree(dest)
-    tmp.rename(dest)
+    install(ens, dest, None, args.dtype)
     print(f"{dest}: Ensemble of {len(members)}, {sum(p.numel() for p in ens.parameters()) / 1e6:.2f} M parameters, "
           f"{(dest / 'model.safetensors').stat().st_size / 1e6:.1f} MB ({args.dtype})")
     return 0

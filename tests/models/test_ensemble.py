@@ -121,6 +121,8 @@ def test_combine_refuses_one_folder_and_a_nested_ensemble(tmp_path):
     combine([a, b]).save_pretrained(tmp_path / "ab")
     with pytest.raises(ValueError, match="already an ensemble"):
         combine([a, tmp_path / "ab"])
+    with pytest.raises(ValueError, match="ab: is already an ensemble"):
+        combine([tmp_path / "ab", a])
 
 
 def test_segmenter_runs_an_ensemble_folder_like_any_model(tmp_path):

@@ -331,13 +331,13 @@ class Trainer:
     def _warm_start(self, net: torch.nn.Module, folder: Path) -> None:
         """Copy the weights of the model folder ``folder`` into ``net``; the architecture and the
         network config must be this run's, or the run would silently train something else."""
-        from covidseg.models import load_pretrained
+        from covidseg.models import Ensemble, load_pretrained
 
         try:
             source = load_pretrained(folder)
         except (OSError, CovidsegError) as exc:
             raise ConfigError(f"init: {folder}: {exc}") from None
-        if type(source).__name__ == "Ensemble":
+        if isinstance(source, Ensemble):
             raise ConfigError(f"init: {folder} is an ensemble of {len(source.members)} networks; start from one "
                               f"member's own model folder (metadata.members of its config.json names them)")
         if type(source) is not type(net) or source.config != net.config:

@@ -118,10 +118,9 @@ class Ensemble(PretrainedMixin, nn.Module):
 def _resolved(meta: dict, key: str):
     """``meta[key]`` with its default filled in (an absent window or axes means the default)."""
     if key == "hu_window":
-        from covidseg.io.windowing import model_window
+        from covidseg.io.windowing import model_window, window_metadata
 
-        w = model_window(meta)
-        return [float(w.lower), float(w.upper)]
+        return window_metadata(model_window(meta))
     if key == "slice_axes":
         from covidseg.io.slice_axes import model_slice_axes
 
@@ -143,7 +142,7 @@ def combine(folders: Sequence[str | os.PathLike], metadata: dict | None = None) 
         raise ValueError(f"folders must name at least two model folders, got {len(folders)}")
     nets = [load_pretrained(f) for f in folders]
     first = nets[0].metadata
-    for folder, net in zip(folders[1:], nets[1:]):
+    for folder, net in zip(folders, nets):
         if isinstance(net, Ensemble):
             raise ValueError(f"{folder}: is already an ensemble")
         for key in SHARED_METADATA:
